@@ -1,0 +1,132 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Database, SqlDialectName } from './schema.js';
+
+/**
+ * Migrations in code (not files), identical for SQLite and PostgreSQL except for how an
+ * auto-incrementing id is spelled. Append new ones; never edit one that has shipped.
+ */
+function migrations(dialect: SqlDialectName): Record<string, Migration> {
+  const autoId = dialect === 'postgres' ? 'bigserial' : 'integer';
+  return {
+    '0001_initial': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('accounts')
+          .addColumn('id', autoId, (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+          .addColumn('name', 'varchar(200)', (c) => c.notNull().unique())
+          .addColumn('is_admin', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('api_keys')
+          .addColumn('id', 'varchar(32)', (c) => c.primaryKey())
+          .addColumn('account_id', 'bigint', (c) => c.notNull())
+          .addColumn('name', 'varchar(200)', (c) => c.notNull())
+          .addColumn('key_hash', 'varchar(64)', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_used_at', 'bigint')
+          .addColumn('revoked_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('api_keys_account').on('api_keys').columns(['account_id']).execute();
+
+        await db.schema
+          .createTable('short_urls')
+          .addColumn('id', autoId, (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+          .addColumn('short_key', 'varchar(64)', (c) => c.notNull().unique())
+          .addColumn('original_url', 'text', (c) => c.notNull())
+          .addColumn('account_id', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint')
+          .addColumn('max_clicks', 'bigint')
+          .addColumn('click_count', 'bigint', (c) => c.notNull().defaultTo(0))
+          .addColumn('redirect_status', 'integer', (c) => c.notNull())
+          .addColumn('password_hash', 'text')
+          .addColumn('forward_query', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        // Keyset pagination: (sort column, short_key) per account and overall.
+        for (const col of ['created_at', 'click_count'] as const) {
+          await db.schema
+            .createIndex(`short_urls_account_${col}`)
+            .on('short_urls')
+            .columns(['account_id', col, 'short_key'])
+            .execute();
+          await db.schema.createIndex(`short_urls_${col}`).on('short_urls').columns([col, 'short_key']).execute();
+        }
+
+        await db.schema
+          .createTable('link_tags')
+          .addColumn('link_id', 'bigint', (c) => c.notNull().references('short_urls.id').onDelete('cascade'))
+          .addColumn('tag', 'varchar(64)', (c) => c.notNull())
+          .addPrimaryKeyConstraint('link_tags_pk', ['link_id', 'tag'])
+          .execute();
+        await db.schema.createIndex('link_tags_tag').on('link_tags').columns(['tag', 'link_id']).execute();
+
+        await db.schema
+          .createTable('click_rollups')
+          .addColumn('link_id', 'bigint', (c) => c.notNull().references('short_urls.id').onDelete('cascade'))
+          .addColumn('day', 'varchar(10)', (c) => c.notNull())
+          .addColumn('referrer', 'varchar(255)', (c) => c.notNull())
+          .addColumn('browser', 'varchar(32)', (c) => c.notNull())
+          .addColumn('os', 'varchar(32)', (c) => c.notNull())
+          .addColumn('bot', 'integer', (c) => c.notNull())
+          .addColumn('clicks', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('click_rollups_pk', ['link_id', 'day', 'referrer', 'browser', 'os', 'bot'])
+          .execute();
+
+        await db.schema
+          .createTable('sequences')
+          .addColumn('name', 'varchar(64)', (c) => c.primaryKey())
+          .addColumn('next_value', 'bigint', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('settings')
+          .addColumn('name', 'varchar(64)', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('idempotency_keys')
+          .addColumn('scope', 'varchar(64)', (c) => c.notNull())
+          .addColumn('key', 'varchar(255)', (c) => c.notNull())
+          .addColumn('request_hash', 'varchar(64)', (c) => c.notNull())
+          .addColumn('status_code', 'integer')
+          .addColumn('response', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('idempotency_keys_pk', ['scope', 'key'])
+          .execute();
+        await db.schema.createIndex('idempotency_keys_expiry').on('idempotency_keys').columns(['expires_at']).execute();
+      },
+    },
+  };
+}
+
+class InCodeProvider implements MigrationProvider {
+  constructor(private readonly dialect: SqlDialectName) {}
+  getMigrations(): Promise<Record<string, Migration>> {
+    return Promise.resolve(migrations(this.dialect));
+  }
+}
+
+/** Applies every pending migration; throws with the failing migration's name. */
+export async function migrateToLatest(db: Kysely<Database>, dialect: SqlDialectName): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: new InCodeProvider(dialect),
+    migrationTableName: 'tny_migrations',
+    migrationLockTableName: 'tny_migrations_lock',
+  });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  const failed = results.find((r) => r.status === 'Error');
+  if (error) {
+    const what = failed ? ` in ${failed.migrationName}` : '';
+    throw new Error(`database migration failed${what}: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
+  return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,92 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/**
+ * The relational schema shared by SQLite and PostgreSQL. Times are epoch milliseconds in
+ * BIGINT columns and booleans are 0/1 integers, so both engines store and return the same
+ * values and one repository implementation serves both.
+ */
+type Big = ColumnType<number, number, number>;
+type BigDefault = ColumnType<number, number | undefined, number>;
+
+export interface AccountsTable {
+  id: Generated<number>;
+  name: string;
+  is_admin: number;
+  created_at: Big;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  account_id: number;
+  name: string;
+  key_hash: string;
+  created_at: Big;
+  last_used_at: Big | null;
+  revoked_at: Big | null;
+}
+
+export interface ShortUrlsTable {
+  id: Generated<number>;
+  short_key: string;
+  original_url: string;
+  account_id: number;
+  created_at: Big;
+  updated_at: Big;
+  expires_at: Big | null;
+  max_clicks: Big | null;
+  click_count: BigDefault;
+  redirect_status: number;
+  password_hash: string | null;
+  forward_query: number;
+  disabled: number;
+}
+
+export interface LinkTagsTable {
+  link_id: number;
+  tag: string;
+}
+
+export interface ClickRollupsTable {
+  link_id: number;
+  /** UTC day, `YYYY-MM-DD`. */
+  day: string;
+  /** Referrer host, '' for direct traffic. */
+  referrer: string;
+  browser: string;
+  os: string;
+  bot: number;
+  clicks: Big;
+}
+
+export interface SequencesTable {
+  name: string;
+  next_value: Big;
+}
+
+export interface SettingsTable {
+  name: string;
+  value: string;
+}
+
+export interface IdempotencyKeysTable {
+  scope: string;
+  key: string;
+  request_hash: string;
+  status_code: number | null;
+  response: string | null;
+  created_at: Big;
+  expires_at: Big;
+}
+
+export interface Database {
+  accounts: AccountsTable;
+  api_keys: ApiKeysTable;
+  short_urls: ShortUrlsTable;
+  link_tags: LinkTagsTable;
+  click_rollups: ClickRollupsTable;
+  sequences: SequencesTable;
+  settings: SettingsTable;
+  idempotency_keys: IdempotencyKeysTable;
+}
+
+export type SqlDialectName = 'sqlite' | 'postgres';

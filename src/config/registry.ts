@@ -1,0 +1,65 @@
+import { bool, int, list, num, oneOf, optionalStr, str, url } from './fields.js';
+
+/**
+ * Every environment variable tny reads, in one place. The README's configuration table is
+ * rendered from this record (`npm run docs:config`), and a test checks that it is current.
+ */
+export const registry = {
+  HOST: str('Interface the HTTP server binds to.', '127.0.0.1'),
+  PORT: int('TCP port of the HTTP server (0 picks a free one).', 8080, { min: 0, max: 65535 }),
+  BASE_URL: url('Public origin of short links, e.g. `https://tny.example`. Defaults to `http://HOST:PORT`.', [
+    'http:',
+    'https:',
+  ]),
+  TRUST_PROXY: bool('Trust `X-Forwarded-For`/`-Proto` from a reverse proxy for the client IP.', false),
+  LOG_LEVEL: oneOf('pino log level.', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  DATA_DIR: str('Directory of the embedded SQLite database.', './data'),
+  DATABASE_URL: url('PostgreSQL URL (`postgres://…`). When unset, tny uses SQLite in `DATA_DIR`.', [
+    'postgres:',
+    'postgresql:',
+  ]),
+  DATABASE_POOL_SIZE: int('Connections in the PostgreSQL pool.', 10, { min: 1, max: 1000 }),
+  BODY_LIMIT: int('Largest accepted request body, in bytes.', 65_536, { min: 1024, max: 100 * 1024 * 1024 }),
+
+  KEY_STRATEGY: oneOf('How short keys are made: `counter` (leased id blocks, scrambled), `hash` or `random`.', 'counter', [
+    'counter',
+    'hash',
+    'random',
+  ]),
+  KEY_BLOCK_SIZE: int('Ids leased from the database at a time by the counter strategy.', 1000, { min: 1, max: 1_000_000 }),
+  URL_MAX_LENGTH: int('Longest URL that can be shortened, in characters.', 4096, { min: 64, max: 65_536 }),
+  URL_BLOCKLIST: list('Hosts that cannot be shortened (a host also blocks its subdomains).'),
+  RESERVED_ALIASES: list('Extra aliases nobody may take, besides tny\'s own routes.'),
+
+  REDIRECT_STATUS: oneOf('Default redirect status of new links.', 301, [301, 302, 307, 308]),
+  REDIRECT_PERMANENT_MAX_AGE: int('`Cache-Control` max-age (s) of 301/308 answers.', 86_400, { min: 0 }),
+  REDIRECT_TEMPORARY_MAX_AGE: int('`Cache-Control` max-age (s) of 302/307 answers; 0 lets every click reach tny.', 0, {
+    min: 0,
+  }),
+
+  CACHE_MAX_ENTRIES: int('Links kept in the in-process redirect cache.', 100_000, { min: 0 }),
+  CACHE_TTL_SECONDS: int('Lifetime of a cached link, before jitter.', 3600, { min: 1 }),
+  CACHE_TTL_JITTER: num('Random spread of cache lifetimes (0.1 = ±10%), against avalanches.', 0.1, { min: 0, max: 0.9 }),
+  NEGATIVE_CACHE_TTL_SECONDS: int('Lifetime of a cached "no such key" answer.', 5, { min: 0 }),
+
+  CLICK_FLUSH_INTERVAL_MS: int('How often buffered clicks are written to the database.', 1000, { min: 10 }),
+  CLICK_FLUSH_MAX_PENDING: int('Buffered click aggregates that trigger an early flush.', 10_000, { min: 1 }),
+
+  RATE_LIMIT_WRITE_BURST: int('Token-bucket burst for API writes, per API key and per client IP.', 100, { min: 1 }),
+  RATE_LIMIT_WRITE_PER_SECOND: num('Token-bucket refill for API writes, per second.', 10, { min: 0.001 }),
+  RATE_LIMIT_REDIRECT_BURST: int('Token-bucket burst for redirects per client IP; 0 turns the limit off.', 0, { min: 0 }),
+  RATE_LIMIT_REDIRECT_PER_SECOND: num('Token-bucket refill for redirects per client IP, per second.', 50, { min: 0.001 }),
+  RATE_LIMIT_PASSWORD_BURST: int('Password attempts per link and client IP before limiting.', 5, { min: 1 }),
+  RATE_LIMIT_PASSWORD_PER_MINUTE: num('Password attempts regained per minute.', 5, { min: 0.001 }),
+
+  IDEMPOTENCY_TTL_SECONDS: int('How long an `Idempotency-Key` replays its first answer.', 86_400, { min: 1 }),
+  AUTH_CACHE_TTL_SECONDS: int('How long a checked API key is trusted before it is read again (revocation delay).', 5, {
+    min: 0,
+  }),
+  HEALTH_DISK_WARN_MB: int('Free disk space under which `/health/detailed` reports degraded.', 1024, { min: 0 }),
+  HEALTH_DISK_FAIL_MB: int('Free disk space under which `/health/detailed` reports unhealthy.', 100, { min: 0 }),
+  SHUTDOWN_TIMEOUT_MS: int('Longest graceful shutdown before the process exits anyway.', 10_000, { min: 100 }),
+  ADMIN_KEY_NAME: optionalStr('Name of the admin API key made on first start.'),
+} as const;
+
+export type Registry = typeof registry;

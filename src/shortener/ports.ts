@@ -1,0 +1,39 @@
+import type { ClickBatch, LinkStats } from './clicks.js';
+import type { Link, LinkChanges, LinkListQuery, LinkPage, NewLink } from './link.js';
+
+/** Storage of links. One implementation (Kysely) serves SQLite and PostgreSQL. */
+export interface LinkRepository {
+  /** Inserts a link; `'conflict'` when its key is taken (nothing is written then). */
+  insert(link: NewLink): Promise<Link | 'conflict'>;
+  /** Inserts many in one transaction; one result per input, in order. */
+  insertMany(links: NewLink[]): Promise<(Link | 'conflict')[]>;
+  findByKey(key: string): Promise<Link | undefined>;
+  /** Applies changes; undefined when the key does not exist. */
+  update(key: string, changes: LinkChanges): Promise<Link | undefined>;
+  delete(key: string): Promise<boolean>;
+  list(query: LinkListQuery): Promise<LinkPage>;
+  /**
+   * Counts one click on a link that has `max_clicks`, atomically:
+   * `true` if the click was within the limit (and is now counted), `false` if the limit was reached.
+   */
+  consumeLimitedClick(linkId: number): Promise<boolean>;
+}
+
+/** Click rollups and running counts, written by the write-behind buffer. */
+export interface ClickRepository {
+  /** Adds a batch in one transaction: all of it or none of it. */
+  addClicks(batch: ClickBatch): Promise<void>;
+  stats(linkId: number, fromDay: string, toDay: string): Promise<Omit<LinkStats, 'from' | 'to'>>;
+}
+
+/** The chapter's key generation service: blocks of ids leased atomically from the database. */
+export interface IdSequence {
+  /** Reserves `size` ids for the caller: [start, start + size). */
+  lease(name: string, size: number): Promise<{ start: number; end: number }>;
+}
+
+/** Small durable settings (e.g. the secret of the key scramble). */
+export interface SettingsStore {
+  /** The stored value, or `make()`'s stored atomically if there was none (first writer wins). */
+  getOrCreate(name: string, make: () => string): Promise<string>;
+}
