@@ -1,0 +1,34 @@
+import { join } from 'node:path';
+import type { Kysely } from 'kysely';
+import { openPostgres } from '../postgres/open-postgres.js';
+import { openSqlite } from '../sqlite/open-sqlite.js';
+import { migrateToLatest } from './migrations.js';
+import type { Database, SqlDialectName } from './schema.js';
+
+export interface OpenDatabaseOptions {
+  /** PostgreSQL URL; when unset, SQLite at `${dataDir}/tny.db`. */
+  databaseUrl?: string;
+  dataDir: string;
+  poolSize: number;
+}
+
+export interface OpenedDatabase {
+  db: Kysely<Database>;
+  dialect: SqlDialectName;
+  close(): Promise<void>;
+}
+
+/** Opens the configured database and brings its schema up to date. */
+export async function openDatabase(opts: OpenDatabaseOptions): Promise<OpenedDatabase> {
+  const dialect: SqlDialectName = opts.databaseUrl ? 'postgres' : 'sqlite';
+  const handle = opts.databaseUrl
+    ? await openPostgres(opts.databaseUrl, { poolSize: opts.poolSize })
+    : openSqlite(join(opts.dataDir, 'tny.db'));
+  try {
+    await migrateToLatest(handle.db, dialect);
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+  return { db: handle.db, dialect, close: () => handle.close() };
+}
