@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { KyselyLinkRepository } from '../../src/adapters/sql/kysely-link-repository.js';
+import { describeEachDatabase, useFreshDatabase } from '../helpers/databases.js';
+import { newLink, T0 } from '../helpers/new-link.js';
+import { runSqlWorkers, WORKER_START_DELAY_MS } from '../helpers/spawn-sql-workers.js';
+
+describeEachDatabase('LinkRepository contract', (factory) => {
+  const database = useFreshDatabase(factory);
+  const repo = () => new KyselyLinkRepository(database().db, database().dialect);
+
+  describe('insert and findByKey', () => {
+    it('stores every field and returns tags deduplicated and sorted', async () => {
+      const input = newLink('abc', {
+        url: 'https://example.com/a?b=c',
+        accountId: 7,
+        createdAt: T0 + 5,
+        updatedAt: T0 + 6,
+        expiresAt: T0 + 1_000_000_000_000,
+        maxClicks: 3,
+        redirectStatus: 308,
+        passwordHash: 'scrypt$xyz',
+        tags: ['zeta', 'alpha', 'zeta', 'Mid'],
+        forwardQuery: true,
+        disabled: true,
+      });
+      const created = await repo().insert(input);
+      if (created === 'conflict') throw new Error('unexpected conflict');
+      expect(created).toEqual({ ...input, id: created.id, clickCount: 0, tags: ['Mid', 'alpha', 'zeta'] });
+      expect(typeof created.id).toBe('number');
+      expect(await repo().findByKey('abc')).toEqual(created);
+      expect(await repo().findByKey('ABC')).toBeUndefined();
+    });
+
+    it("returns 'conflict' for a taken key and leaves the first link untouched", async () => {
+      const first = await repo().insert(newLink('dup', { tags: ['one'] }));
+      expect(await repo().insert(newLink('dup', { url: 'https://other.example/', tags: ['two'] }))).toBe('conflict');
+      expect(await repo().findByKey('dup')).toEqual(first);
+      const tags = await database().db.selectFrom('link_tags').select('tag').execute();
+      expect(tags.map((t) => t.tag)).toEqual(['one']);
+    });
+  });
+
+  describe('insertMany', () => {
+    it('answers per input in order, with conflicts against stored and in-batch keys', async () => {
+      await repo().insert(newLink('taken'));
+      const results = await repo().insertMany([
+        newLink('b', { tags: ['x', 'x'] }),
+        newLink('taken'),
+        newLink('a', { url: 'https://first.example/' }),
+        newLink('a', { url: 'https://second.example/' }),
+        newLink('c', { tags: ['y'] }),
+      ]);
+      expect(results.map((r) => (r === 'conflict' ? r : r.key))).toEqual(['b', 'conflict', 'a', 'conflict', 'c']);
+      expect((await repo().findByKey('a'))?.url).toBe('https://first.example/');
+      expect((await repo().findByKey('b'))?.tags).toEqual(['x']);
+      expect((await repo().findByKey('c'))?.tags).toEqual(['y']);
+      const ids = results.flatMap((r) => (r === 'conflict' ? [] : [r.id]));
+      expect(new Set(ids).size).toBe(3);
+    });
+
+    it('inserts batches larger than one statement chunk', async () => {
+      const links = Array.from({ length: 1234 }, (_, i) => newLink(`k${i}`, { tags: [`t${i % 3}`] }));
+      const results = await repo().insertMany(links);
+      expect(results.filter((r) => r === 'conflict')).toHaveLength(0);
+      expect((await repo().findByKey('k1232'))?.tags).toEqual(['t2']);
+      const n = await database().db.selectFrom('short_urls').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      expect(Number(n.n)).toBe(1234);
+    });
+
+    it('returns an empty list for an empty batch', async () => {
+      expect(await repo().insertMany([])).toEqual([]);
+    });
+  });
+
+  describe('update', () => {
+    it('changes only the given fields, clears with null and replaces tags when given', async () => {
+      const created = await repo().insert(newLink('u', { maxClicks: 5, passwordHash: 'h', tags: ['old', 'keep'] }));
+      if (created === 'conflict') throw new Error('unexpected conflict');
+      const updated = await repo().update('u', { url: 'https://new.example/', maxClicks: null, updatedAt: T0 + 10 });
+      expect(updated).toEqual({ ...created, url: 'https://new.example/', maxClicks: null, updatedAt: T0 + 10 });
+      const retagged = await repo().update('u', { tags: ['b', 'a', 'b'], disabled: true, redirectStatus: 301, updatedAt: T0 + 20 });
+      expect(retagged).toMatchObject({ tags: ['a', 'b'], disabled: true, redirectStatus: 301, passwordHash: 'h' });
+      expect(await repo().findByKey('u')).toEqual(retagged);
+      expect((await repo().update('u', { tags: [], updatedAt: T0 + 30 }))?.tags).toEqual([]);
+    });
+
+    it('returns undefined for an unknown key', async () => {
+      expect(await repo().update('nope', { url: 'https://x.example/', updatedAt: T0 })).toBeUndefined();
+    });
+  });
+
+  describe('delete', () => {
+    it('removes the link with its tags and click rollups', async () => {
+      const gone = await repo().insert(newLink('gone', { tags: ['a', 'b'] }));
+      const kept = await repo().insert(newLink('kept', { tags: ['a'] }));
+      if (gone === 'conflict' || kept === 'conflict') throw new Error('unexpected conflict');
+      const rollup = { day: '2026-01-01', referrer: '', browser: 'Firefox', os: 'Linux', bot: 0, clicks: 3 };
+      await database().db.insertInto('click_rollups').values([{ ...rollup, link_id: gone.id }, { ...rollup, link_id: kept.id }]).execute();
+
+      expect(await repo().delete('gone')).toBe(true);
+      expect(await repo().delete('gone')).toBe(false);
+      expect(await repo().findByKey('gone')).toBeUndefined();
+      const db = database().db;
+      expect(await db.selectFrom('link_tags').select('link_id').where('link_id', '=', gone.id).execute()).toEqual([]);
+      expect(await db.selectFrom('click_rollups').select('link_id').where('link_id', '=', gone.id).execute()).toEqual([]);
+      expect((await db.selectFrom('click_rollups').select('clicks').where('link_id', '=', kept.id).execute()).length).toBe(1);
+      expect((await repo().findByKey('kept'))?.tags).toEqual(['a']);
+    });
+  });
+
+  describe('consumeLimitedClick', () => {
+    it('admits exactly max_clicks of 50 concurrent clicks', async () => {
+      const link = await repo().insert(newLink('lim', { maxClicks: 10 }));
+      if (link === 'conflict') throw new Error('unexpected conflict');
+      const results = await Promise.all(Array.from({ length: 50 }, () => repo().consumeLimitedClick(link.id)));
+      expect(results.filter(Boolean)).toHaveLength(10);
+      expect((await repo().findByKey('lim'))?.clickCount).toBe(10);
+    });
+
+    it('admits exactly max_clicks across two connections', async () => {
+      const link = await repo().insert(newLink('lim2', { maxClicks: 7 }));
+      if (link === 'conflict') throw new Error('unexpected conflict');
+      const other = new KyselyLinkRepository((await database().connectAgain()).db, database().dialect);
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? repo() : other).consumeLimitedClick(link.id)),
+      );
+      expect(results.filter(Boolean)).toHaveLength(7);
+      expect((await repo().findByKey('lim2'))?.clickCount).toBe(7);
+    });
+
+    it('admits exactly max_clicks across three processes', async () => {
+      const link = await repo().insert(newLink('lim3', { maxClicks: 25 }));
+      if (link === 'conflict') throw new Error('unexpected conflict');
+      const startAt = Date.now() + WORKER_START_DELAY_MS;
+      const task = { op: 'consume' as const, linkId: link.id, times: 20, startAt };
+      const results = await runSqlWorkers<boolean>(database().location, [task, task, task]);
+      expect(results.flat().filter(Boolean)).toHaveLength(25);
+      expect((await repo().findByKey('lim3'))?.clickCount).toBe(25);
+    });
+
+    it('refuses links without a limit and unknown ids, counting nothing', async () => {
+      const link = await repo().insert(newLink('free'));
+      if (link === 'conflict') throw new Error('unexpected conflict');
+      expect(await repo().consumeLimitedClick(link.id)).toBe(false);
+      expect(await repo().consumeLimitedClick(link.id + 1000)).toBe(false);
+      expect((await repo().findByKey('free'))?.clickCount).toBe(0);
+    });
+  });
+});

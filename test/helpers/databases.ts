@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Kysely } from 'kysely';
+import pg from 'pg';
+import { afterEach, beforeEach, describe, it } from 'vitest';
+import { openPostgres } from '../../src/adapters/postgres/open-postgres.js';
+import { migrateToLatest } from '../../src/adapters/sql/migrations.js';
+import type { Database, SqlDialectName } from '../../src/adapters/sql/schema.js';
+import { openSqlite } from '../../src/adapters/sqlite/open-sqlite.js';
+
+/** Where a database lives, so another connection or process can reach the same one. */
+export type DatabaseLocation = { dialect: 'sqlite'; file: string } | { dialect: 'postgres'; url: string; schema: string };
+
+export interface Connection {
+  db: Kysely<Database>;
+  close(): Promise<void>;
+}
+
+/** A fresh, migrated database that nothing else uses. */
+export interface TestDatabase extends Connection {
+  dialect: SqlDialectName;
+  location: DatabaseLocation;
+  /** A second, independent connection (pool) to the same database; closed with this one. */
+  connectAgain(): Promise<Connection>;
+}
+
+export interface DatabaseFactory {
+  name: SqlDialectName;
+  open(): Promise<TestDatabase>;
+}
+
+/** PostgreSQL pools in tests are big enough for real concurrency. */
+const PG_POOL_SIZE = 8;
+
+export function connect(location: DatabaseLocation): Promise<Connection> {
+  return location.dialect === 'sqlite'
+    ? Promise.resolve(openSqlite(location.file))
+    : openPostgres(location.url, { schema: location.schema, poolSize: PG_POOL_SIZE });
+}
+
+async function openFresh(location: DatabaseLocation, dispose: () => Promise<void>): Promise<TestDatabase> {
+  const extra: Connection[] = [];
+  const main = await connect(location);
+  await migrateToLatest(main.db, location.dialect);
+  return {
+    db: main.db,
+    dialect: location.dialect,
+    location,
+    async connectAgain() {
+      const c = await connect(location);
+      extra.push(c);
+      return c;
+    },
+    async close() {
+      for (const c of extra) await c.close();
+      await main.close();
+      await dispose();
+    },
+  };
+}
+
+export const sqliteFactory: DatabaseFactory = {
+  name: 'sqlite',
+  open() {
+    const dir = mkdtempSync(join(tmpdir(), 'tny-sqlite-'));
+    return openFresh({ dialect: 'sqlite', file: join(dir, 'tny.db') }, async () => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+  },
+};
+
+export function postgresFactory(url: string): DatabaseFactory {
+  return {
+    name: 'postgres',
+    open() {
+      const schema = `tny_t_${randomBytes(6).toString('hex')}`;
+      return openFresh({ dialect: 'postgres', url, schema }, () => dropSchema(url, schema));
+    },
+  };
+}
+
+async function dropSchema(url: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Registers `body` once per adapter: SQLite always, PostgreSQL when DATABASE_URL_TEST is set.
+ * Without it the PostgreSQL variant is left out with a printed notice, or, under
+ * TNY_REQUIRE_SERVICES=1 (CI), replaced by a failing test.
+ */
+export function describeEachDatabase(title: string, body: (factory: DatabaseFactory) => void): void {
+  describe(`${title} [sqlite]`, () => body(sqliteFactory));
+  const url = process.env.DATABASE_URL_TEST;
+  if (url) {
+    describe(`${title} [postgres]`, () => body(postgresFactory(url)));
+  } else if (process.env.TNY_REQUIRE_SERVICES === '1') {
+    describe(`${title} [postgres]`, () => {
+      it('has a PostgreSQL to run against', () => {
+        throw new Error('DATABASE_URL_TEST is not set but TNY_REQUIRE_SERVICES=1 requires the PostgreSQL contract suites');
+      });
+    });
+  } else {
+    console.warn(`[tny] DATABASE_URL_TEST not set: PostgreSQL variant of "${title}" not run`);
+  }
+}
+
+/** A fresh database per test, closed (and removed) after it. */
+export function useFreshDatabase(factory: DatabaseFactory): () => TestDatabase {
+  let current: TestDatabase | undefined;
+  beforeEach(async () => {
+    current = await factory.open();
+  });
+  afterEach(async () => {
+    const done = current;
+    current = undefined;
+    await done?.close();
+  });
+  return () => {
+    if (!current) throw new Error('no test database: call inside a test');
+    return current;
+  };
+}
