@@ -22,7 +22,10 @@ export const ERROR_CATALOGUE = {
   FORBIDDEN: { status: 403, message: 'This API key is not allowed to do that.' },
   NOT_FOUND: { status: 404, message: 'Nothing is here.' },
   LINK_NOT_FOUND: { status: 404, message: 'No link has this key.' },
+  ACCOUNT_NOT_FOUND: { status: 404, message: 'No account has this name.' },
+  API_KEY_NOT_FOUND: { status: 404, message: 'No active API key has this id.' },
   ALIAS_TAKEN: { status: 409, message: 'This alias is already taken.' },
+  ACCOUNT_EXISTS: { status: 409, message: 'An account with this name exists.' },
   IDEMPOTENCY_IN_PROGRESS: {
     status: 409,
     message: 'A request with this Idempotency-Key is still being processed.',

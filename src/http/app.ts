@@ -1,0 +1,87 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { AppDeps } from './deps.js';
+import { mapError } from './error-mapper.js';
+import { authenticateHook } from './hooks/authenticate.js';
+import { idempotencyHooks } from './hooks/idempotency.js';
+import { writeLimitHooks } from './hooks/rate-limit.js';
+import { healthRoutes } from './routes/health.js';
+import { linkRoutes } from './routes/links.js';
+import { metaRoutes } from './routes/meta.js';
+import { redirectRoutes } from './routes/redirect.js';
+
+/** First path segments of tny's own routes: nobody may take them as an alias. */
+export const ROUTE_WORDS = ['api', 'docs', 'health', 'metrics', 'openapi.json'];
+
+/**
+ * Builds the HTTP app without listening (tests use `inject()`; main/ calls `listen`).
+ * Routes are thin: parse, call a use case, shape the envelope.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger as unknown as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: config.BODY_LIMIT,
+    trustProxy: config.TRUST_PROXY,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+    routerOptions: { maxParamLength: 200 },
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const mapped = mapError(err);
+    if (mapped.internal) request.log.error({ err }, 'request failed');
+    return reply.code(mapped.status).headers(mapped.headers).send(mapped.body);
+  });
+  app.setNotFoundHandler((_request, reply) =>
+    reply.code(404).send({ status: 'error', error: { code: 'NOT_FOUND', message: 'Nothing is here.' } }),
+  );
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url;
+    if (route === '/:key' || route === undefined) return;
+    deps.metrics.httpDuration.labels(request.method, route, String(reply.statusCode)).observe(reply.elapsedTime / 1000);
+    request.log.info({ method: request.method, url: route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'tny', version: '1', description: 'Short links with analytics (chapter §11.1).' },
+      servers: [{ url: config.BASE_URL }],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        },
+      },
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  healthRoutes(app, deps);
+  metaRoutes(app, deps);
+
+  await app.register(async (api) => {
+    const limits = writeLimitHooks(deps.limiters.writeIp, deps.limiters.writeKey, deps.metrics);
+    const idempotency = idempotencyHooks(deps.idempotency, deps.shortener.clock, config.IDEMPOTENCY_TTL_SECONDS * 1000);
+    api.addHook('onRequest', limits.beforeAuth);
+    api.addHook('onRequest', authenticateHook(deps.auth));
+    api.addHook('onRequest', limits.afterAuth);
+    api.addHook('preHandler', idempotency.preHandler);
+    api.addHook('onSend', idempotency.onSend);
+    api.addHook('onResponse', idempotency.onResponse);
+    linkRoutes(api, deps);
+  });
+
+  redirectRoutes(app, deps);
+  return app;
+}

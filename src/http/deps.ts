@@ -1,0 +1,31 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import type { Authenticator } from '../platform/auth/authenticator.js';
+import type { HealthCheck } from '../platform/health/health.js';
+import type { IdempotencyStore } from '../platform/idempotency/ports.js';
+import type { RateLimiter } from '../platform/rate-limit/types.js';
+import type { ShortenerContext } from '../shortener/context.js';
+import type { Metrics } from './metrics.js';
+
+export interface Limiters {
+  /** API writes, per client IP. */
+  writeIp: RateLimiter;
+  /** API writes, per API key. */
+  writeKey: RateLimiter;
+  /** Redirects per client IP; absent when redirects are not limited. */
+  redirectIp?: RateLimiter;
+  /** Password attempts per (link, client IP). */
+  password: RateLimiter;
+}
+
+/** Everything the HTTP driver needs; built by main/, or by tests with in-memory parts. */
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  shortener: ShortenerContext;
+  auth: Authenticator;
+  idempotency: IdempotencyStore;
+  limiters: Limiters;
+  health: readonly HealthCheck[];
+  metrics: Metrics;
+}

@@ -1,0 +1,58 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Prometheus instruments, on a registry of their own (no global state). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpDuration = new Histogram({
+    name: 'tny_http_request_duration_seconds',
+    help: 'API request latency (redirects are counted in tny_redirects_total)',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly redirects = new Counter({
+    name: 'tny_redirects_total',
+    help: 'Short-link requests by outcome',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly rateLimited = new Counter({
+    name: 'tny_rate_limited_total',
+    help: 'Requests refused by a rate limit',
+    labelNames: ['limit'],
+    registers: [this.registry],
+  });
+  readonly clickFlushErrors = new Counter({
+    name: 'tny_click_flush_errors_total',
+    help: 'Click flushes that failed (their clicks are retried)',
+    registers: [this.registry],
+  });
+  readonly clicksDropped = new Counter({
+    name: 'tny_clicks_dropped_total',
+    help: 'Click aggregates dropped because the buffer was full while flushes failed',
+    registers: [this.registry],
+  });
+
+  /** Outcome counters bound once: the redirect path must not look labels up per request. */
+  readonly redirect = {
+    ok: this.redirects.labels('redirect'),
+    missing: this.redirects.labels('missing'),
+    gone: this.redirects.labels('gone'),
+    password: this.redirects.labels('password'),
+    limited: this.redirects.labels('rate_limited'),
+  };
+
+  constructor(gauges: { name: string; help: string; read: () => number }[] = [], defaults = true) {
+    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'tny_' });
+    for (const g of gauges) {
+      new Gauge({
+        name: g.name,
+        help: g.help,
+        registers: [this.registry],
+        collect() {
+          this.set(g.read());
+        },
+      });
+    }
+  }
+}

@@ -1,0 +1,15 @@
+import { canAccess, type Actor } from '../../platform/auth/actor.js';
+import { TnyError } from '../../platform/errors.js';
+import type { ShortenerContext } from '../context.js';
+import type { Link } from '../link.js';
+
+export function linkNotFound(key: string): TnyError {
+  return new TnyError('LINK_NOT_FOUND', { message: `no link has the key "${key}"` });
+}
+
+/** A link the actor may see; another account's link is reported as missing, not forbidden. */
+export async function getLink(ctx: ShortenerContext, actor: Actor, key: string): Promise<Link> {
+  const link = await ctx.links.findByKey(key);
+  if (!link || !canAccess(actor, link.accountId)) throw linkNotFound(key);
+  return link;
+}

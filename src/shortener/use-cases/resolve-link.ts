@@ -1,0 +1,71 @@
+import type { ShortenerContext, ShortenerPolicy } from '../context.js';
+import { goneReason, type Link } from '../link.js';
+
+export type Resolution =
+  | { kind: 'redirect'; status: number; location: string; cacheControl: string }
+  | { kind: 'password'; key: string }
+  | { kind: 'gone'; reason: 'expired' | 'disabled' | 'click_limit' }
+  | { kind: 'missing' };
+
+export interface ClickContext {
+  /** The raw query string of the request, without '?', or ''. */
+  query: string;
+  referer: string | undefined;
+  userAgent: string | undefined;
+}
+
+const MISSING: Resolution = { kind: 'missing' };
+
+/**
+ * The redirect hot path: cache-aside lookup, then the link's own rules. Never waits for a
+ * database write, except for links with max_clicks whose limit must hold exactly across
+ * concurrent requests (one atomic conditional UPDATE).
+ */
+export async function resolveLink(ctx: ShortenerContext, key: string, click: ClickContext): Promise<Resolution> {
+  const link = await ctx.cache.get(key);
+  if (link === null) return MISSING;
+  if (link.passwordHash !== null) {
+    const gone = goneReason({ ...link, maxClicks: null }, ctx.clock.now());
+    return gone ? { kind: 'gone', reason: gone } : { kind: 'password', key };
+  }
+  return follow(ctx, link, click);
+}
+
+/** Checks the link's rules, counts the click and builds the redirect. */
+export async function follow(ctx: ShortenerContext, link: Link, click: ClickContext): Promise<Resolution> {
+  const now = ctx.clock.now();
+  const gone = goneReason({ ...link, maxClicks: null }, now);
+  if (gone) return { kind: 'gone', reason: gone };
+  if (link.maxClicks !== null && !(await ctx.links.consumeLimitedClick(link.id))) {
+    return { kind: 'gone', reason: 'click_limit' };
+  }
+  ctx.recorder.record(link, click.referer, click.userAgent);
+  return {
+    kind: 'redirect',
+    status: link.redirectStatus,
+    location: link.forwardQuery && click.query !== '' ? withQuery(link.url, click.query) : link.url,
+    cacheControl: cacheControlFor(link, now, ctx.policy),
+  };
+}
+
+/**
+ * 301/308 may be cached by browsers and proxies (then later clicks are not counted and edits
+ * are not seen); 302/307 are cached only as long as configured (default: not at all). Links
+ * that count toward a limit or need a password are never cached; none outlives its expiry.
+ */
+export function cacheControlFor(link: Link, now: number, policy: ShortenerPolicy): string {
+  if (link.maxClicks !== null || link.passwordHash !== null) return 'no-store';
+  const permanent = link.redirectStatus === 301 || link.redirectStatus === 308;
+  let maxAge = permanent ? policy.permanentMaxAgeSeconds : policy.temporaryMaxAgeSeconds;
+  if (link.expiresAt !== null) maxAge = Math.min(maxAge, Math.max(0, Math.floor((link.expiresAt - now) / 1000)));
+  return `${permanent ? 'public' : 'private'}, max-age=${maxAge}`;
+}
+
+/** Appends the request's query to the target, before any fragment, re-encoding unsafe bytes. */
+export function withQuery(target: string, query: string): string {
+  const safe = query.replace(/[^\x21-\x7e]|#/g, (c) => encodeURIComponent(c));
+  const hashAt = target.indexOf('#');
+  const base = hashAt === -1 ? target : target.slice(0, hashAt);
+  const hash = hashAt === -1 ? '' : target.slice(hashAt);
+  return `${base}${base.includes('?') ? '&' : '?'}${safe}${hash}`;
+}
