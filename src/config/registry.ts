@@ -37,7 +37,7 @@ export const registry = {
     min: 0,
   }),
 
-  CACHE_MAX_ENTRIES: int('Links kept in the in-process redirect cache.', 100_000, { min: 0 }),
+  CACHE_MAX_ENTRIES: int('Links kept in the in-process redirect cache.', 100_000, { min: 1 }),
   CACHE_TTL_SECONDS: int('Lifetime of a cached link, before jitter.', 3600, { min: 1 }),
   CACHE_TTL_JITTER: num('Random spread of cache lifetimes (0.1 = ±10%), against avalanches.', 0.1, { min: 0, max: 0.9 }),
   NEGATIVE_CACHE_TTL_SECONDS: int('Lifetime of a cached "no such key" answer.', 5, { min: 0 }),

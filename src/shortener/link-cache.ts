@@ -40,6 +40,10 @@ export class LinkCache {
     return this.flight.do(key, () => this.fill(key));
   }
 
+  stats(): { hits: number; misses: number; size: number } {
+    return this.cache.stats();
+  }
+
   /** Drops a key everywhere in this process, including any load already under way. */
   invalidate(key: string): void {
     this.cache.delete(key);

@@ -1,0 +1,62 @@
+import { mkdirSync } from 'node:fs';
+import { KyselyAccountStore } from '../adapters/sql/kysely-account-store.js';
+import { openDatabase } from '../adapters/sql/open-database.js';
+import { loadConfig, type Config } from '../config/config.js';
+import { createContainer, type Container } from '../main/container.js';
+import { createLogger } from '../main/logger.js';
+import type { AccountStore } from '../platform/auth/ports.js';
+
+export class CliFailure extends Error {}
+
+export interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  fail: (message: string) => never;
+}
+
+/** What commands get: config, output, and the stores/use cases they drive. */
+export interface CliRuntime {
+  config(): Config;
+  io: Io;
+  withStores<T>(fn: (s: { accounts: AccountStore } & Io) => Promise<T>): Promise<T>;
+  withContainer<T>(fn: (c: Container, io: Io) => Promise<T>): Promise<T>;
+}
+
+export function createRuntime(env: Record<string, string | undefined> = process.env): CliRuntime {
+  let config: Config | undefined;
+  const io: Io = {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    fail: (message) => {
+      throw new CliFailure(message);
+    },
+  };
+  const getConfig = () => (config ??= loadConfig(env));
+  const prepare = (c: Config) => {
+    if (!c.DATABASE_URL) mkdirSync(c.DATA_DIR, { recursive: true });
+  };
+  return {
+    config: getConfig,
+    io,
+    async withStores(fn) {
+      const c = getConfig();
+      prepare(c);
+      const db = await openDatabase({ databaseUrl: c.DATABASE_URL, dataDir: c.DATA_DIR, poolSize: 2 });
+      try {
+        return await fn({ accounts: new KyselyAccountStore(db.db), ...io });
+      } finally {
+        await db.close();
+      }
+    },
+    async withContainer(fn) {
+      const c = getConfig();
+      prepare(c);
+      const container = await createContainer(c, createLogger(c.LOG_LEVEL === 'info' ? 'warn' : c.LOG_LEVEL));
+      try {
+        return await fn(container, io);
+      } finally {
+        await container.lifecycle.close();
+      }
+    },
+  };
+}

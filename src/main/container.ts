@@ -1,0 +1,166 @@
+import { randomBytes } from 'node:crypto';
+import { statfs } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { KyselyAccountStore } from '../adapters/sql/kysely-account-store.js';
+import { KyselyClickRepository } from '../adapters/sql/kysely-click-repository.js';
+import { KyselyIdSequence } from '../adapters/sql/kysely-id-sequence.js';
+import { KyselyIdempotencyStore } from '../adapters/sql/kysely-idempotency-store.js';
+import { KyselyLinkRepository } from '../adapters/sql/kysely-link-repository.js';
+import { KyselySettingsStore } from '../adapters/sql/kysely-settings-store.js';
+import { openDatabase, type OpenedDatabase } from '../adapters/sql/open-database.js';
+import type { Config } from '../config/config.js';
+import { ROUTE_WORDS } from '../http/app.js';
+import type { AppDeps } from '../http/deps.js';
+import { Metrics } from '../http/metrics.js';
+import { Authenticator } from '../platform/auth/authenticator.js';
+import type { AccountStore } from '../platform/auth/ports.js';
+import { LocalCache } from '../platform/cache/local-cache.js';
+import { Singleflight } from '../platform/cache/singleflight.js';
+import { systemClock, type Clock } from '../platform/clock.js';
+import type { HealthCheck } from '../platform/health/health.js';
+import { FeistelPermutation } from '../platform/ids/feistel-permutation.js';
+import { Lifecycle } from '../platform/lifecycle.js';
+import { MemoryTokenBucket } from '../platform/rate-limit/token-bucket.js';
+import { ClickRecorder } from '../shortener/click-recorder.js';
+import type { ShortenerContext } from '../shortener/context.js';
+import { CounterKeys } from '../shortener/keys/counter-keys.js';
+import { HashKeys } from '../shortener/keys/hash-keys.js';
+import { KEY_SPACE, type KeyCandidates } from '../shortener/keys/key-generator.js';
+import { RandomKeys } from '../shortener/keys/random-keys.js';
+import { LinkCache, type CachedLink } from '../shortener/link-cache.js';
+import { BUILTIN_RESERVED } from '../shortener/validate-alias.js';
+
+export interface Container extends AppDeps {
+  database: OpenedDatabase;
+  accounts: AccountStore;
+  lifecycle: Lifecycle;
+}
+
+async function keyCandidates(config: Config, database: OpenedDatabase): Promise<KeyCandidates> {
+  if (config.KEY_STRATEGY === 'hash') return new HashKeys();
+  if (config.KEY_STRATEGY === 'random') return new RandomKeys();
+  // The scramble's secret lives in the database, so every process maps ids the same way.
+  const secret = await new KyselySettingsStore(database.db).getOrCreate('key_scramble_secret', () =>
+    randomBytes(32).toString('base64url'),
+  );
+  return new CounterKeys(new KyselyIdSequence(database.db), new FeistelPermutation(KEY_SPACE, secret), config.KEY_BLOCK_SIZE);
+}
+
+function healthChecks(config: Config, database: OpenedDatabase, ctx: ShortenerContext, clock: Clock): HealthCheck[] {
+  return [
+    {
+      name: 'database',
+      async check() {
+        const started = clock.now();
+        await ctx.links.findByKey('health-probe');
+        return { status: 'healthy', engine: database.dialect, latency_ms: clock.now() - started };
+      },
+    },
+    {
+      name: 'cache',
+      async check() {
+        return { status: 'healthy', ...ctx.cache.stats() };
+      },
+    },
+    {
+      name: 'clicks',
+      async check() {
+        const s = ctx.recorder.stats();
+        const status = s.dropped > 0 || s.failedFlushes > 0 ? 'warning' : 'healthy';
+        return { status, pending: s.pending, flushed: s.flushed, failed_flushes: s.failedFlushes, dropped: s.dropped };
+      },
+    },
+    {
+      name: 'disk',
+      async check() {
+        if (config.DATABASE_URL) return { status: 'healthy', note: 'data is in PostgreSQL' };
+        const fs = await statfs(config.DATA_DIR);
+        const freeMb = Math.floor((fs.bavail * fs.bsize) / 1024 / 1024);
+        const freePercent = Math.round((fs.bavail / fs.blocks) * 1000) / 10;
+        const status = freeMb < config.HEALTH_DISK_FAIL_MB ? 'unhealthy' : freeMb < config.HEALTH_DISK_WARN_MB ? 'warning' : 'healthy';
+        return { status, free_mb: freeMb, free_percent: freePercent };
+      },
+    },
+  ];
+}
+
+/** Wires adapters chosen by config into the use cases. Shared by `tny serve` and the CLI. */
+export async function createContainer(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Container> {
+  const lifecycle = new Lifecycle();
+  const database = lifecycle.add('database', await openDatabase({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    poolSize: config.DATABASE_POOL_SIZE,
+  }));
+  const links = new KyselyLinkRepository(database.db, database.dialect);
+  const clicks = new KyselyClickRepository(database.db, database.dialect);
+  let metrics: Metrics | undefined;
+  const recorder = lifecycle.add('click recorder', new ClickRecorder(clicks, clock, {
+    intervalMs: config.CLICK_FLUSH_INTERVAL_MS,
+    maxPending: config.CLICK_FLUSH_MAX_PENDING,
+    maxBuffered: config.CLICK_FLUSH_MAX_PENDING * 10,
+    onError: (err) => {
+      metrics?.clickFlushErrors.inc();
+      logger.error({ err }, 'click flush failed; the clicks are kept for the next flush');
+    },
+    onDrop: (n) => {
+      metrics?.clicksDropped.inc(n);
+      logger.warn({ dropped: n }, 'click buffer full while flushes fail; clicks dropped');
+    },
+  }));
+  const cache = new LinkCache(
+    new LocalCache<CachedLink>({ max: config.CACHE_MAX_ENTRIES, clock }),
+    new Singleflight<string, CachedLink>(),
+    (key) => links.findByKey(key),
+    {
+      ttlMs: config.CACHE_TTL_SECONDS * 1000,
+      jitter: config.CACHE_TTL_JITTER,
+      negativeTtlMs: config.NEGATIVE_CACHE_TTL_SECONDS * 1000,
+    },
+  );
+  const shortener: ShortenerContext = {
+    links,
+    clicks,
+    keys: await keyCandidates(config, database),
+    cache,
+    recorder,
+    clock,
+    policy: {
+      url: { maxLength: config.URL_MAX_LENGTH, blocklist: config.URL_BLOCKLIST.map((h) => h.toLowerCase()), baseUrl: config.BASE_URL },
+      reservedAliases: new Set([...BUILTIN_RESERVED, ...ROUTE_WORDS, ...config.RESERVED_ALIASES].map((w) => w.toLowerCase())),
+      defaultRedirectStatus: config.REDIRECT_STATUS,
+      permanentMaxAgeSeconds: config.REDIRECT_PERMANENT_MAX_AGE,
+      temporaryMaxAgeSeconds: config.REDIRECT_TEMPORARY_MAX_AGE,
+    },
+  };
+  metrics = new Metrics([
+    { name: 'tny_link_cache_entries', help: 'Links in the in-process cache', read: () => cache.stats().size },
+    { name: 'tny_link_cache_hits', help: 'Link cache hits since start', read: () => cache.stats().hits },
+    { name: 'tny_link_cache_misses', help: 'Link cache misses since start', read: () => cache.stats().misses },
+    { name: 'tny_clicks_pending', help: 'Click aggregates waiting for a flush', read: () => recorder.stats().pending },
+  ]);
+  const accounts = new KyselyAccountStore(database.db);
+  const bucket = (capacity: number, refillPerSecond: number) =>
+    new MemoryTokenBucket({ capacity, refillPerSecond, clock, maxKeys: 100_000 });
+  return {
+    config,
+    logger,
+    database,
+    accounts,
+    lifecycle,
+    shortener,
+    metrics,
+    auth: new Authenticator(accounts, new LocalCache({ max: 10_000, clock }), clock, config.AUTH_CACHE_TTL_SECONDS * 1000),
+    idempotency: new KyselyIdempotencyStore(database.db),
+    limiters: {
+      writeIp: bucket(config.RATE_LIMIT_WRITE_BURST, config.RATE_LIMIT_WRITE_PER_SECOND),
+      writeKey: bucket(config.RATE_LIMIT_WRITE_BURST, config.RATE_LIMIT_WRITE_PER_SECOND),
+      redirectIp:
+        config.RATE_LIMIT_REDIRECT_BURST > 0
+          ? bucket(config.RATE_LIMIT_REDIRECT_BURST, config.RATE_LIMIT_REDIRECT_PER_SECOND)
+          : undefined,
+      password: bucket(config.RATE_LIMIT_PASSWORD_BURST, config.RATE_LIMIT_PASSWORD_PER_MINUTE / 60),
+    },
+    health: healthChecks(config, database, shortener, clock),
+  };
+}
