@@ -5,6 +5,7 @@ const INDEX = new Map([...BASE62_ALPHABET].map((c, i) => [c, i]));
 
 export function encodeBase62(value: number, width: number): string {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`cannot encode ${value}`);
+  if (!Number.isSafeInteger(width) || width < 1) throw new RangeError(`width must be a positive integer, got ${width}`);
   let out = '';
   let v = value;
   while (v > 0) {
@@ -15,12 +16,17 @@ export function encodeBase62(value: number, width: number): string {
   return out.padStart(width, '0');
 }
 
+/** Inverse of encodeBase62; throws on an empty string, a non-digit or a value above 2^53 − 1. */
 export function decodeBase62(text: string): number {
+  if (text === '') throw new RangeError('cannot decode an empty string');
   let v = 0;
   for (const c of text) {
     const d = INDEX.get(c);
     if (d === undefined) throw new RangeError(`"${c}" is not a base62 digit`);
     v = v * 62 + d;
+    // Past MAX_SAFE_INTEGER the arithmetic silently rounds (rounding is monotonic, so an
+    // overflow always shows as > MAX_SAFE_INTEGER); refuse instead.
+    if (v > Number.MAX_SAFE_INTEGER) throw new RangeError(`"${text.slice(0, 24)}" is too large to decode exactly`);
   }
   return v;
 }

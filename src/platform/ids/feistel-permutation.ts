@@ -19,7 +19,10 @@ export class FeistelPermutation {
     private readonly rounds = 4,
   ) {
     if (!Number.isSafeInteger(domain) || domain < 2) throw new RangeError('domain must be a safe integer ≥ 2');
-    let bits = Math.ceil(Math.log2(domain));
+    // Exact integer search: Math.ceil(Math.log2(2 ** 50 + 1)) is 50, one bit short, which
+    // made the permutation lose values at the top of such domains.
+    let bits = 1;
+    while (2 ** bits < domain) bits++;
     if (bits % 2 === 1) bits += 1;
     this.halfBits = bits / 2;
     this.halfSize = 2 ** this.halfBits;
