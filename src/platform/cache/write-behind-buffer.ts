@@ -16,7 +16,10 @@ const nodeTimers: IntervalTimers = {
 };
 
 export interface WriteBehindOptions<K, V> {
-  /** Combine two values for one key; `a` is the older. */
+  /**
+   * Combine two values for one key; `a` is the older. May mutate and return `a` (the buffer
+   * owns both values and keeps only the result), which saves an allocation per add.
+   */
   merge(a: V, b: V): V;
   /**
    * Write a batch. Must be all-or-nothing (one transaction): a rejected batch is retried in
