@@ -2,6 +2,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import type { AppDeps } from './deps.js';
 import { mapError } from './error-mapper.js';
 import { authenticateHook } from './hooks/authenticate.js';
@@ -11,6 +12,7 @@ import { healthRoutes } from './routes/health.js';
 import { linkRoutes } from './routes/links.js';
 import { metaRoutes } from './routes/meta.js';
 import { redirectRoutes } from './routes/redirect.js';
+import { createRedirectHandler, KEY_PATTERN } from './redirect-handler.js';
 
 /** First path segments of tny's own routes: nobody may take them as an alias. */
 export const ROUTE_WORDS = ['api', 'docs', 'health', 'metrics', 'openapi.json'];
@@ -21,9 +23,23 @@ export const ROUTE_WORDS = ['api', 'docs', 'health', 'metrics', 'openapi.json'];
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
+  const redirect = createRedirectHandler({
+    shortener: deps.shortener,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    trustProxy: config.TRUST_PROXY,
+    redirectLimiter: deps.limiters.redirectIp,
+  });
+  const routeWords = new Set(ROUTE_WORDS);
   const app = Fastify({
+    // The fast path: GET/HEAD of a bare key goes to the redirect handler before routing.
+    serverFactory: (handler) =>
+      createServer((req, res) => {
+        const key = fastPathKey(req.method, req.url);
+        if (key !== undefined && !routeWords.has(key)) redirect.handle(req, res, key);
+        else handler(req, res);
+      }),
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
     bodyLimit: config.BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,
     genReqId: (req) => {
@@ -82,6 +98,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     linkRoutes(api, deps);
   });
 
-  redirectRoutes(app, deps);
+  redirectRoutes(app, deps, redirect);
   return app;
+}
+
+/** The key of `GET|HEAD /{key}[?query]`, or undefined for anything else. */
+export function fastPathKey(method: string | undefined, url: string | undefined): string | undefined {
+  if ((method !== 'GET' && method !== 'HEAD') || url === undefined || url.charCodeAt(0) !== 47) return undefined;
+  const q = url.indexOf('?');
+  const key = q === -1 ? url.slice(1) : url.slice(1, q);
+  return KEY_PATTERN.test(key) ? key : undefined;
 }

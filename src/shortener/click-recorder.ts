@@ -32,7 +32,10 @@ export class ClickRecorder {
     options: ClickRecorderOptions,
   ) {
     this.buffer = new WriteBehindBuffer<string, PendingClick>({
-      merge: (a, b) => ({ ...a, clicks: a.clicks + b.clicks }),
+      merge: (a, b) => {
+        a.clicks += b.clicks;
+        return a;
+      },
       flush: (entries) => this.repo.addClicks(toBatch(entries)),
       intervalMs: options.intervalMs,
       maxPending: options.maxPending,
