@@ -43,7 +43,8 @@ export function connect(location: DatabaseLocation): Promise<Connection> {
 async function openFresh(location: DatabaseLocation, dispose: () => Promise<void>): Promise<TestDatabase> {
   const extra: Connection[] = [];
   const main = await connect(location);
-  await migrateToLatest(main.db, location.dialect);
+  const migrate = () => migrateToLatest(main.db, location.dialect);
+  await (location.dialect === 'postgres' ? withSchemaLock(location.url, 'shared', migrate) : migrate());
   return {
     db: main.db,
     dialect: location.dialect,
@@ -81,11 +82,31 @@ export function postgresFactory(url: string): DatabaseFactory {
   };
 }
 
-async function dropSchema(url: string, schema: string): Promise<void> {
+function dropSchema(url: string, schema: string): Promise<void> {
+  return withSchemaLock(url, 'exclusive', async (client) => {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  });
+}
+
+/** Advisory lock key that orders test-schema drops against migrations (any bigint will do). */
+const SCHEMA_LOCK_KEY = '7461790001';
+
+/**
+ * Kysely's migrator introspects the tables of every schema in the database, and that query
+ * fails if another test file drops its schema at the same moment. Migrations hold this lock
+ * shared (they may run together), drops hold it exclusively.
+ */
+async function withSchemaLock<T>(url: string, mode: 'shared' | 'exclusive', fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
+  const suffix = mode === 'shared' ? '_shared' : '';
   try {
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await client.query(`select pg_advisory_lock${suffix}($1)`, [SCHEMA_LOCK_KEY]);
+    try {
+      return await fn(client);
+    } finally {
+      await client.query(`select pg_advisory_unlock${suffix}($1)`, [SCHEMA_LOCK_KEY]);
+    }
   } finally {
     await client.end();
   }

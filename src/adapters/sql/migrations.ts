@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Database, SqlDialectName } from './schema.js';
 
 /**
@@ -114,11 +114,16 @@ class InCodeProvider implements MigrationProvider {
 
 /** Applies every pending migration; throws with the failing migration's name. */
 export async function migrateToLatest(db: Kysely<Database>, dialect: SqlDialectName): Promise<string[]> {
+  // Kysely looks for its migration tables in every schema unless told which one, so a second
+  // schema in the same PostgreSQL database would see the first one's tables and skip creating
+  // its own: pin them to the schema the connection works in.
+  const schema = dialect === 'postgres' ? await currentSchema(db) : undefined;
   const migrator = new Migrator({
     db,
     provider: new InCodeProvider(dialect),
     migrationTableName: 'tny_migrations',
     migrationLockTableName: 'tny_migrations_lock',
+    ...(schema ? { migrationTableSchema: schema } : {}),
   });
   const { error, results = [] } = await migrator.migrateToLatest();
   const failed = results.find((r) => r.status === 'Error');
@@ -129,4 +134,9 @@ export async function migrateToLatest(db: Kysely<Database>, dialect: SqlDialectN
     });
   }
   return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+async function currentSchema(db: Kysely<Database>): Promise<string | undefined> {
+  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+  return rows[0]?.schema ?? undefined;
 }
