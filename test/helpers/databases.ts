@@ -44,7 +44,13 @@ async function openFresh(location: DatabaseLocation, dispose: () => Promise<void
   const extra: Connection[] = [];
   const main = await connect(location);
   const migrate = () => migrateToLatest(main.db, location.dialect);
-  await (location.dialect === 'postgres' ? withSchemaLock(location.url, 'shared', migrate) : migrate());
+  try {
+    await (location.dialect === 'postgres' ? withSchemaLock(location.url, 'shared', migrate) : migrate());
+  } catch (error) {
+    await main.close();
+    await dispose();
+    throw error;
+  }
   return {
     db: main.db,
     dialect: location.dialect,
