@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { createKey } from '../platform/auth/manage-keys.js';
+import { TnyError } from '../platform/errors.js';
 import type { CliRuntime } from './runtime.js';
 
 /** `tny keys create|list|revoke`: the same account store the API authenticates against. */
@@ -47,8 +48,10 @@ export function keysCommand(program: Command, runtime: CliRuntime): void {
     .command('revoke <id>')
     .description('revoke an API key by id (running servers stop accepting it within AUTH_CACHE_TTL_SECONDS)')
     .action(async (id: string) =>
-      runtime.withStores(async ({ accounts, out, fail }) => {
-        if (!(await accounts.revokeKey(id, Date.now()))) return fail(`no active key has the id ${id}`);
+      runtime.withStores(async ({ accounts, out }) => {
+        if (!(await accounts.revokeKey(id, Date.now()))) {
+          throw new TnyError('API_KEY_NOT_FOUND', { message: `no active key has the id ${id}` });
+        }
         out(`revoked ${id}`);
       }),
     );
