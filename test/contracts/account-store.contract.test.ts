@@ -34,6 +34,19 @@ describeEachDatabase('AccountStore contract', (factory) => {
     expect(await store().countAccounts()).toBe(1);
   });
 
+  it('creates an account with its first key atomically; a conflict creates no key', async () => {
+    const first = { id: 'k1', name: 'first', keyHash: 'b'.repeat(64), createdAt: T0, lastUsedAt: null, revokedAt: null };
+    const made = await store().createAccount('admin', true, T0, first);
+    if (made === 'conflict') throw new Error('unexpected conflict');
+    expect((await store().findKey('k1'))?.account).toEqual(made);
+    const again = await store().createAccount('admin', true, T0, { ...first, id: 'k2' });
+    expect(again).toBe('conflict');
+    expect(await store().findKey('k2')).toBeUndefined();
+    // A key that cannot be stored (duplicate id) rolls the account back too.
+    expect(await store().createAccount('other', false, T0, first).catch(() => 'failed')).toBe('failed');
+    expect(await store().findAccountByName('other')).toBeUndefined();
+  });
+
   it('stores keys with their account, lists them oldest first and revokes once', async () => {
     const alice = await store().createAccount('alice', false, T0);
     const bob = await store().createAccount('bob', true, T0);

@@ -6,14 +6,23 @@ import type { AccountsTable, ApiKeysTable, Database } from './schema.js';
 export class KyselyAccountStore implements AccountStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async createAccount(name: string, isAdmin: boolean, now: number): Promise<Account | 'conflict'> {
-    const row = await this.db
-      .insertInto('accounts')
-      .values({ name, is_admin: isAdmin ? 1 : 0, created_at: now })
-      .onConflict((oc) => oc.column('name').doNothing())
-      .returningAll()
-      .executeTakeFirst();
-    return row ? toAccount(row) : 'conflict';
+  async createAccount(
+    name: string,
+    isAdmin: boolean,
+    now: number,
+    firstKey?: Omit<ApiKeyRecord, 'accountId'>,
+  ): Promise<Account | 'conflict'> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .insertInto('accounts')
+        .values({ name, is_admin: isAdmin ? 1 : 0, created_at: now })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return 'conflict' as const;
+      if (firstKey) await insertKey(trx, { ...firstKey, accountId: row.id });
+      return toAccount(row);
+    });
   }
 
   async findAccountByName(name: string): Promise<Account | undefined> {
@@ -35,18 +44,7 @@ export class KyselyAccountStore implements AccountStore {
   }
 
   async createKey(key: ApiKeyRecord): Promise<void> {
-    await this.db
-      .insertInto('api_keys')
-      .values({
-        id: key.id,
-        account_id: key.accountId,
-        name: key.name,
-        key_hash: key.keyHash,
-        created_at: key.createdAt,
-        last_used_at: key.lastUsedAt,
-        revoked_at: key.revokedAt,
-      })
-      .execute();
+    await insertKey(this.db, key);
   }
 
   async findKey(id: string): Promise<{ key: ApiKeyRecord; account: Account } | undefined> {
@@ -102,4 +100,19 @@ function toKeyWithAccount(row: KeyRow): { key: ApiKeyRecord; account: Account } 
       createdAt: Number(row.account_created_at),
     },
   };
+}
+
+async function insertKey(db: Kysely<Database>, key: ApiKeyRecord): Promise<void> {
+  await db
+    .insertInto('api_keys')
+    .values({
+      id: key.id,
+      account_id: key.accountId,
+      name: key.name,
+      key_hash: key.keyHash,
+      created_at: key.createdAt,
+      last_used_at: key.lastUsedAt,
+      revoked_at: key.revokedAt,
+    })
+    .execute();
 }

@@ -21,34 +21,39 @@ export async function createKey(
 ): Promise<CreatedKey> {
   const name = opts.name.trim();
   if (name === '' || name.length > 200) throw new TnyError('VALIDATION_ERROR', { message: 'a key name is 1 to 200 characters' });
-  let account: Account | undefined;
+  const { id, token, hash } = generateApiKey();
+  const record = { id, name, keyHash: hash, createdAt: now, lastUsedAt: null, revokedAt: null };
+  let account: Account | 'conflict' | undefined;
   if (opts.accountName !== undefined) {
     account = await store.findAccountByName(opts.accountName);
     if (!account) throw new TnyError('ACCOUNT_NOT_FOUND', { message: `no account is named "${opts.accountName}"` });
+    await store.createKey({ ...record, accountId: account.id });
   } else {
-    const made = await store.createAccount(name, opts.admin ?? false, now);
-    if (made === 'conflict') {
+    account = await store.createAccount(name, opts.admin ?? false, now, record);
+    if (account === 'conflict') {
       throw new TnyError('ACCOUNT_EXISTS', {
         message: `an account named "${name}" exists; use --account ${name} to add a key to it`,
       });
     }
-    account = made;
   }
-  const { id, token, hash } = generateApiKey();
-  const key: ApiKeyRecord = { id, accountId: account.id, name, keyHash: hash, createdAt: now, lastUsedAt: null, revokedAt: null };
-  await store.createKey(key);
+  const key: ApiKeyRecord = { ...record, accountId: account.id };
   return { token, key, account };
 }
 
 /**
- * On a database with no admin account, creates it with one key and returns the key (to be
- * shown once). Safe when several processes start together: only the one whose insert made
- * the account creates the key.
+ * On a database with no admin account, creates it with one key, in one transaction, and
+ * returns the key (to be shown once). Safe when several processes start together: only the
+ * one whose insert made the account gets a key; a crash leaves neither.
  */
 export async function ensureAdminKey(store: AccountStore, now: number, keyName = 'admin'): Promise<string | undefined> {
-  const made = await store.createAccount(ADMIN_ACCOUNT, true, now);
-  if (made === 'conflict') return undefined;
   const { id, token, hash } = generateApiKey();
-  await store.createKey({ id, accountId: made.id, name: keyName, keyHash: hash, createdAt: now, lastUsedAt: null, revokedAt: null });
-  return token;
+  const made = await store.createAccount(ADMIN_ACCOUNT, true, now, {
+    id,
+    name: keyName,
+    keyHash: hash,
+    createdAt: now,
+    lastUsedAt: null,
+    revokedAt: null,
+  });
+  return made === 'conflict' ? undefined : token;
 }

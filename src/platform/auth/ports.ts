@@ -19,8 +19,13 @@ export interface ApiKeyRecord {
 }
 
 export interface AccountStore {
-  /** `'conflict'` when the name is taken. */
-  createAccount(name: string, isAdmin: boolean, now: number): Promise<Account | 'conflict'>;
+  /** `'conflict'` when the name is taken. With `firstKey`, the account and key are made atomically. */
+  createAccount(
+    name: string,
+    isAdmin: boolean,
+    now: number,
+    firstKey?: Omit<ApiKeyRecord, 'accountId'>,
+  ): Promise<Account | 'conflict'>;
   findAccountByName(name: string): Promise<Account | undefined>;
   findAccountById(id: number): Promise<Account | undefined>;
   countAccounts(): Promise<number>;
