@@ -28,7 +28,8 @@ export async function updateLink(
           tags: [],
           forwardQuery: false,
           disabled: false,
-          ...input,
+          // Only the fields given: an explicit `undefined` must not undo a default.
+          ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)),
         }
       : input;
   const now = ctx.clock.now();
