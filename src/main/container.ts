@@ -94,17 +94,23 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
   }));
   const links = new KyselyLinkRepository(database.db, database.dialect);
   const clicks = new KyselyClickRepository(database.db, database.dialect);
-  let metrics: Metrics | undefined;
+  // Gauges read the cache and buffer when scraped, after both exist.
+  const metrics = new Metrics([
+    { name: 'tny_link_cache_entries', help: 'Links in the in-process cache', read: () => cache.stats().size },
+    { name: 'tny_link_cache_hits', help: 'Link cache hits since start', read: () => cache.stats().hits },
+    { name: 'tny_link_cache_misses', help: 'Link cache misses since start', read: () => cache.stats().misses },
+    { name: 'tny_clicks_pending', help: 'Click aggregates waiting for a flush', read: () => recorder.stats().pending },
+  ]);
   const recorder = lifecycle.add('click recorder', new ClickRecorder(clicks, clock, {
     intervalMs: config.CLICK_FLUSH_INTERVAL_MS,
     maxPending: config.CLICK_FLUSH_MAX_PENDING,
     maxBuffered: config.CLICK_FLUSH_MAX_PENDING * 10,
     onError: (err) => {
-      metrics?.clickFlushErrors.inc();
+      metrics.clickFlushErrors.inc();
       logger.error({ err }, 'click flush failed; the clicks are kept for the next flush');
     },
     onDrop: (n) => {
-      metrics?.clicksDropped.inc(n);
+      metrics.clicksDropped.inc(n);
       logger.warn({ dropped: n }, 'click buffer full while flushes fail; clicks dropped');
     },
   }));
@@ -133,12 +139,6 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
       temporaryMaxAgeSeconds: config.REDIRECT_TEMPORARY_MAX_AGE,
     },
   };
-  metrics = new Metrics([
-    { name: 'tny_link_cache_entries', help: 'Links in the in-process cache', read: () => cache.stats().size },
-    { name: 'tny_link_cache_hits', help: 'Link cache hits since start', read: () => cache.stats().hits },
-    { name: 'tny_link_cache_misses', help: 'Link cache misses since start', read: () => cache.stats().misses },
-    { name: 'tny_clicks_pending', help: 'Click aggregates waiting for a flush', read: () => recorder.stats().pending },
-  ]);
   const accounts = new KyselyAccountStore(database.db);
   const bucket = (capacity: number, refillPerSecond: number) =>
     new MemoryTokenBucket({ capacity, refillPerSecond, clock, maxKeys: 100_000 });
