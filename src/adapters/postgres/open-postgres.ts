@@ -11,6 +11,8 @@ export interface PostgresOptions {
   poolSize?: number;
   /** Schema to use (created if missing) instead of the user's default search_path. */
   schema?: string;
+  /** Told about errors of idle pooled connections (they are dropped, not fatal). */
+  onIdleError?: (err: Error) => void;
 }
 
 const INT8_OID = 20;
@@ -41,6 +43,9 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
     types: numberTypes,
     ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {}),
   });
+  // An idle pooled connection can fail (server restart, admin termination); without a
+  // listener that error would crash the process. The pool drops the client and goes on.
+  pool.on('error', (err) => opts.onIdleError?.(err));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let closed = false;
   return {

@@ -10,6 +10,7 @@ export interface OpenDatabaseOptions {
   databaseUrl?: string;
   dataDir: string;
   poolSize: number;
+  onIdleError?: (err: Error) => void;
 }
 
 export interface OpenedDatabase {
@@ -22,7 +23,7 @@ export interface OpenedDatabase {
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<OpenedDatabase> {
   const dialect: SqlDialectName = opts.databaseUrl ? 'postgres' : 'sqlite';
   const handle = opts.databaseUrl
-    ? await openPostgres(opts.databaseUrl, { poolSize: opts.poolSize })
+    ? await openPostgres(opts.databaseUrl, { poolSize: opts.poolSize, onIdleError: opts.onIdleError })
     : openSqlite(join(opts.dataDir, 'tny.db'));
   try {
     await migrateToLatest(handle.db, dialect);
