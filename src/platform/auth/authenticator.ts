@@ -46,8 +46,4 @@ export class Authenticator {
   forget(keyId: string): void {
     this.cache.delete(keyId);
   }
-
-  now(): number {
-    return this.clock.now();
-  }
 }
