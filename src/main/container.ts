@@ -151,7 +151,7 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
     lifecycle,
     shortener,
     metrics,
-    auth: new Authenticator(accounts, new LocalCache({ max: 10_000, clock }), clock, config.AUTH_CACHE_TTL_SECONDS * 1000),
+    auth: new Authenticator(accounts, new LocalCache({ max: 10_000, clock }), config.AUTH_CACHE_TTL_SECONDS * 1000),
     idempotency: new KyselyIdempotencyStore(database.db),
     limiters: {
       writeIp: bucket(config.RATE_LIMIT_WRITE_BURST, config.RATE_LIMIT_WRITE_PER_SECOND),

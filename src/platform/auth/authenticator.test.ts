@@ -69,7 +69,7 @@ describe('Authenticator', () => {
   async function setup(ttlMs = 5_000) {
     const store = new MemoryAccounts();
     const clock = new FakeClock();
-    const auth = new Authenticator(store, new LocalCache({ max: 100, clock }), clock, ttlMs);
+    const auth = new Authenticator(store, new LocalCache({ max: 100, clock }), ttlMs);
     const adminToken = (await ensureAdminKey(store, clock.now()))!;
     const user = await createKey(store, { name: 'user' }, clock.now());
     return { store, clock, auth, adminToken, user };

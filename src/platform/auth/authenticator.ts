@@ -1,4 +1,3 @@
-import type { Clock } from '../clock.js';
 import type { LocalCache } from '../cache/local-cache.js';
 import type { Actor } from './actor.js';
 import { parseApiKey, secretMatches } from './api-key.js';
@@ -18,7 +17,6 @@ export class Authenticator {
   constructor(
     private readonly store: AccountStore,
     private readonly cache: LocalCache<KnownKey>,
-    private readonly clock: Clock,
     private readonly ttlMs: number,
   ) {}
 
