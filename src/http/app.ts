@@ -13,6 +13,7 @@ import { linkRoutes } from './routes/links.js';
 import { metaRoutes } from './routes/meta.js';
 import { redirectRoutes } from './routes/redirect.js';
 import { createRedirectHandler, KEY_PATTERN } from './redirect-handler.js';
+import { strictBodyValidator } from './validation.js';
 
 /** First path segments of tny's own routes: nobody may take them as an alias. */
 export const ROUTE_WORDS = ['api', 'docs', 'health', 'metrics', 'openapi.json'];
@@ -47,6 +48,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+    schemaController: { compilersFactory: { buildValidator: strictBodyValidator() } },
     routerOptions: { maxParamLength: 200 },
   });
 
@@ -87,6 +89,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   metaRoutes(app, deps);
 
   await app.register(async (api) => {
+    // The API takes JSON only: Fastify's built-in text/plain parser would let such bodies
+    // reach validation (422) instead of being refused as the wrong content type (415).
+    api.removeContentTypeParser('text/plain');
     const limits = writeLimitHooks(deps.limiters.writeIp, deps.limiters.writeKey, deps.metrics);
     const idempotency = idempotencyHooks(deps.idempotency, deps.shortener.clock, config.IDEMPOTENCY_TTL_SECONDS * 1000);
     api.addHook('onRequest', limits.beforeAuth);
