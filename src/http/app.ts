@@ -1,6 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AppDeps } from './deps.js';
@@ -50,6 +50,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
     schemaController: { compilersFactory: { buildValidator: strictBodyValidator() } },
     routerOptions: { maxParamLength: 200 },
+    // Errors raised by routing itself (a bad %-encoding, an over-long parameter) skip the
+    // error handler; without this they would answer Fastify's own JSON shape.
+    frameworkErrors: (err, _request, reply) => {
+      const mapped = mapError(err);
+      return (reply as FastifyReply).code(mapped.status).headers(mapped.headers).send(mapped.body);
+    },
   });
 
   app.setErrorHandler((err, request, reply) => {
