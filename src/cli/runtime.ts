@@ -8,10 +8,30 @@ import type { AccountStore } from '../platform/auth/ports.js';
 
 export class CliFailure extends Error {}
 
+/** Where a command writes: process.stdout/stderr, or anything that collects text (tests). */
+export type OutputStream = NodeJS.WritableStream & { isTTY?: boolean };
+
 export interface Io {
   out: (line: string) => void;
   err: (line: string) => void;
   fail: (message: string) => never;
+  /** Raw output, for streamed data (exports). */
+  stdout: OutputStream;
+  /** Raw error output, for progress bars (redrawn only when it is a TTY). */
+  stderr: OutputStream;
+}
+
+/** Line output and failures over two streams. */
+export function streamIo(stdout: OutputStream, stderr: OutputStream): Io {
+  return {
+    out: (line) => void stdout.write(`${line}\n`),
+    err: (line) => void stderr.write(`${line}\n`),
+    fail: (message) => {
+      throw new CliFailure(message);
+    },
+    stdout,
+    stderr,
+  };
 }
 
 /** What commands get: config, output, and the stores/use cases they drive. */
@@ -22,15 +42,12 @@ export interface CliRuntime {
   withContainer<T>(fn: (c: Container, io: Io) => Promise<T>): Promise<T>;
 }
 
-export function createRuntime(env: Record<string, string | undefined> = process.env): CliRuntime {
+/** `io` defaults to the process's stdout/stderr; tests pass streams that capture. */
+export function createRuntime(
+  env: Record<string, string | undefined> = process.env,
+  io: Io = streamIo(process.stdout, process.stderr),
+): CliRuntime {
   let config: Config | undefined;
-  const io: Io = {
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
-    fail: (message) => {
-      throw new CliFailure(message);
-    },
-  };
   const getConfig = () => (config ??= loadConfig(env));
   const prepare = (c: Config) => {
     if (!c.DATABASE_URL) mkdirSync(c.DATA_DIR, { recursive: true });

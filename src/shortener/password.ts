@@ -28,3 +28,21 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const actual = await scryptAsync(password, Buffer.from(salt, 'base64url'), Number(n), Number(r), Number(p));
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
+
+const B64URL = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * True for a hash `hashPassword` could have made: `scrypt$N$r$p$salt$hash` with N a power of
+ * two, a cost `verifyPassword` can afford, and a hash of the right length. Imports store such
+ * hashes as they are, so a bad one must be refused there, not fail at the first unlock.
+ */
+export function isPasswordHash(text: string): boolean {
+  const parts = text.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [, n, r, p, salt, hash] = parts as [string, string, string, string, string, string];
+  const [cost, block, par] = [n, r, p].map((x) => (/^[1-9]\d{0,9}$/.test(x) ? Number(x) : 0)) as [number, number, number];
+  if (cost < 2 || block < 1 || par < 1 || par > 16 || 128 * cost * block > 64 * 1024 * 1024) return false;
+  if ((cost & (cost - 1)) !== 0) return false;
+  if (!B64URL.test(salt) || salt.length < 11 || salt.length > 128 || !B64URL.test(hash)) return false;
+  return Buffer.from(hash, 'base64url').length === KEYLEN && hash.length === Math.ceil((KEYLEN * 4) / 3);
+}

@@ -23,13 +23,21 @@ export async function createLink(ctx: ShortenerContext, actor: Actor, input: Lin
     ctx.cache.invalidate(input.alias);
     return { link: stored, created: true };
   }
+  return storeWithGeneratedKey(ctx, draft);
+}
+
+/**
+ * Stores a prepared link under a key from the configured strategy, retrying on collisions.
+ * `created: false` when the hash strategy found the same URL already shortened by the owner.
+ */
+export async function storeWithGeneratedKey(ctx: ShortenerContext, draft: Omit<NewLink, 'key'>): Promise<CreateResult> {
   let attempt = 0;
   for (let tries = 0; tries < MAX_KEY_ATTEMPTS; tries++) {
-    const key = await ctx.keys.candidate(draft.url, actor.accountId, attempt);
+    const key = await ctx.keys.candidate(draft.url, draft.accountId, attempt);
     if (ctx.keys.strategy === 'hash') {
       const existing = await ctx.links.findByKey(key);
       if (existing) {
-        if (existing.url === draft.url && existing.accountId === actor.accountId) return { link: existing, created: false };
+        if (existing.url === draft.url && existing.accountId === draft.accountId) return { link: existing, created: false };
         attempt++;
         continue;
       }

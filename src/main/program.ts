@@ -1,0 +1,32 @@
+import { Command } from 'commander';
+import { keysCommand } from '../cli/keys.js';
+import { linksCommand } from '../cli/links.js';
+import { migrateCommand } from '../cli/migrate.js';
+import { createRuntime } from '../cli/runtime.js';
+import { serve } from './serve.js';
+
+/**
+ * `tny`: one command per use case, over the same use cases as the HTTP API. Commander's own
+ * output (help, usage errors) goes to the runtime's streams, so tests can run it in-process.
+ */
+export function buildProgram(runtime = createRuntime()): Command {
+  const program = new Command('tny')
+    .description('self-hostable short links (and, later, notifications)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => void runtime.io.stdout.write(text),
+      writeErr: (text) => void runtime.io.stderr.write(text),
+    });
+  program
+    .command('serve')
+    .description('serve the HTTP API and redirects (all roles in one process)')
+    .option('--role <role>', 'which roles to run (only "all" for now)', 'all')
+    .action(async (opts: { role: string }) => {
+      if (opts.role !== 'all') runtime.io.fail(`unknown role "${opts.role}" (this version runs only "all")`);
+      await serve(runtime.config());
+    });
+  migrateCommand(program, runtime);
+  keysCommand(program, runtime);
+  linksCommand(program, runtime);
+  return program;
+}
