@@ -114,6 +114,7 @@ export function createRedirectHandler(deps: RedirectHandlerDeps): RedirectHandle
     const url = req.url ?? '';
     const q = url.indexOf('?');
     const click: ClickContext = {
+      count: req.method !== 'HEAD',
       query: q === -1 ? '' : url.slice(q + 1),
       referer: req.headers.referer,
       userAgent: req.headers['user-agent'],

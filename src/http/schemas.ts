@@ -1,18 +1,23 @@
 import { Type, type Static } from 'typebox';
 
-/** TypeBox schemas: request validation and the OpenAPI document come from these. */
+/**
+ * TypeBox schemas: request validation and the OpenAPI document come from these. Every
+ * string and array has a generous upper bound, so validating with `allErrors` (all field
+ * errors in one answer) stays cheap whatever a client sends; the exact limits (20 tags,
+ * URL_MAX_LENGTH, …) are checked by the use cases with their own error codes.
+ */
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 export const LinkBody = Type.Object(
   {
-    url: Type.String({ description: 'The http(s) URL to redirect to.', examples: ['https://example.com/a/long/path'] }),
-    alias: Type.Optional(Type.String({ description: 'Custom key: 3–64 of A-Z a-z 0-9 _ -.' })),
-    expires_at: Type.Optional(Nullable(Type.String({ description: 'ISO 8601 date-time after which the link answers 410.' }))),
+    url: Type.String({ maxLength: 65_536, description: 'The http(s) URL to redirect to.', examples: ['https://example.com/a/long/path'] }),
+    alias: Type.Optional(Type.String({ maxLength: 256, description: 'Custom key: 3–64 of A-Z a-z 0-9 _ -.' })),
+    expires_at: Type.Optional(Nullable(Type.String({ maxLength: 64, description: 'ISO 8601 date-time after which the link answers 410.' }))),
     max_clicks: Type.Optional(Nullable(Type.Integer({ description: 'Clicks after which the link answers 410.' }))),
     redirect_status: Type.Optional(Type.Integer({ description: '301, 302, 307 or 308.' })),
-    password: Type.Optional(Nullable(Type.String({ description: 'Visitors must enter it before the redirect.' }))),
-    tags: Type.Optional(Type.Array(Type.String(), { description: 'Up to 20 tags, no spaces or commas.' })),
+    password: Type.Optional(Nullable(Type.String({ maxLength: 1024, description: 'Visitors must enter it before the redirect.' }))),
+    tags: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 100, description: 'Up to 20 tags, no spaces or commas.' })),
     forward_query: Type.Optional(Type.Boolean({ description: "Append the visitor's query string to the target." })),
     disabled: Type.Optional(Type.Boolean({ description: 'A disabled link answers 410.' })),
   },
@@ -45,9 +50,9 @@ export const KeyParams = Type.Object({ key: Type.String({ maxLength: 64 }) });
 export const ListQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ description: '1–100, default 20.' })),
-    cursor: Type.Optional(Type.String({ description: 'next_cursor of the previous page.' })),
-    tag: Type.Optional(Type.String()),
-    q: Type.Optional(Type.String({ description: 'Case-insensitive text in the URL or key.' })),
+    cursor: Type.Optional(Type.String({ maxLength: 1024, description: 'next_cursor of the previous page.' })),
+    tag: Type.Optional(Type.String({ maxLength: 256 })),
+    q: Type.Optional(Type.String({ maxLength: 1024, description: 'Case-insensitive text in the URL or key.' })),
     created_after: Type.Optional(Type.String({ description: 'ISO 8601, inclusive.' })),
     created_before: Type.Optional(Type.String({ description: 'ISO 8601, exclusive.' })),
     sort: Type.Optional(Type.Union([Type.Literal('created_at'), Type.Literal('clicks')])),

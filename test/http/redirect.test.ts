@@ -36,6 +36,17 @@ describe('redirects', () => {
     }
   });
 
+  it('HEAD answers like GET but is not counted and does not use up a click limit', async () => {
+    const link = await createLink(t, key, { url: 'https://example.com/head', max_clicks: 2 });
+    for (let i = 0; i < 5; i++) expect((await t.call('HEAD', `/${link.key}`)).statusCode).toBe(301);
+    expect((await t.call('GET', `/${link.key}`)).statusCode).toBe(301);
+    expect((await t.call('GET', `/${link.key}`)).statusCode).toBe(301);
+    expect((await t.call('GET', `/${link.key}`)).statusCode).toBe(410);
+    await t.container.shortener.recorder.flush();
+    const stats = await t.call('GET', `/api/v1/links/${link.key}/stats`, { key });
+    expect(stats.json().data.total).toBe(2);
+  });
+
   it('the default status is 301; links that count clicks or need a password are no-store', async () => {
     const plain = await createLink(t, key, { url: 'https://example.com/default' });
     expect(plain.redirect_status).toBe(301);

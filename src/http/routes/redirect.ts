@@ -34,7 +34,7 @@ export function redirectRoutes(app: FastifyInstance, deps: AppDeps, redirect: Re
         }
         const body = request.body;
         const password = body && typeof body.password === 'string' ? body.password : '';
-        const click = { query: '', referer: request.headers.referer, userAgent: request.headers['user-agent'] };
+        const click = { count: true, query: '', referer: request.headers.referer, userAgent: request.headers['user-agent'] };
         reply.hijack();
         try {
           const r = KEY_PATTERN.test(key) ? await unlockLink(deps.shortener, key, password, click) : { kind: 'missing' as const };

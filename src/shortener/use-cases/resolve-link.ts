@@ -8,6 +8,8 @@ export type Resolution =
   | { kind: 'missing' };
 
 export interface ClickContext {
+  /** false for requests that only look (HEAD): they are answered but not counted. */
+  count: boolean;
   /** The raw query string of the request, without '?', or ''. */
   query: string;
   referer: string | undefined;
@@ -36,10 +38,12 @@ export async function follow(ctx: ShortenerContext, link: Link, click: ClickCont
   const now = ctx.clock.now();
   const gone = goneReason({ ...link, maxClicks: null }, now);
   if (gone) return { kind: 'gone', reason: gone };
-  if (link.maxClicks !== null && !(await ctx.links.consumeLimitedClick(link.id))) {
-    return { kind: 'gone', reason: 'click_limit' };
+  if (link.maxClicks !== null) {
+    // Counting requests take a click atomically; a HEAD only looks (at a possibly stale count).
+    const within = click.count ? await ctx.links.consumeLimitedClick(link.id) : link.clickCount < link.maxClicks;
+    if (!within) return { kind: 'gone', reason: 'click_limit' };
   }
-  ctx.recorder.record(link, click.referer, click.userAgent);
+  if (click.count) ctx.recorder.record(link, click.referer, click.userAgent);
   return {
     kind: 'redirect',
     status: link.redirectStatus,
