@@ -18,6 +18,8 @@ export interface ClickRecorderOptions {
   onDrop?: (n: number) => void;
 }
 
+const DAY_MS = 86_400_000;
+
 /**
  * Clicks are counted write-behind: a redirect only adds to an in-memory aggregate; the
  * aggregates go to the database in one transaction every interval, or sooner when many are
@@ -25,6 +27,10 @@ export interface ClickRecorderOptions {
  */
 export class ClickRecorder {
   private readonly buffer: WriteBehindBuffer<string, PendingClick>;
+  /** utcDay() of [dayStart, dayEnd): formatted once per UTC day instead of once per click. */
+  private dayStart = 0;
+  private dayEnd = 0;
+  private dayName = '';
 
   constructor(
     private readonly repo: ClickRepository,
@@ -48,10 +54,19 @@ export class ClickRecorder {
   record(link: Pick<Link, 'id' | 'maxClicks'>, referer: string | undefined, userAgent: string | undefined): void {
     const { browser, os, bot } = classifyUserAgent(userAgent);
     const referrer = referrerHost(referer);
-    const day = utcDay(this.clock.now());
+    const day = this.today(this.clock.now());
     const addToCount = link.maxClicks === null;
     const key = `${link.id}\u0000${day}\u0000${referrer}\u0000${browser}\u0000${os}\u0000${bot ? 1 : 0}\u0000${addToCount ? 1 : 0}`;
     this.buffer.add(key, { linkId: link.id, day, referrer, browser, os, bot, clicks: 1, addToCount });
+  }
+
+  private today(now: number): string {
+    if (now < this.dayStart || now >= this.dayEnd) {
+      this.dayStart = Math.floor(now / DAY_MS) * DAY_MS; // UTC days are exactly DAY_MS long in JS time
+      this.dayEnd = this.dayStart + DAY_MS;
+      this.dayName = utcDay(now);
+    }
+    return this.dayName;
   }
 
   flush(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { ShortenerContext, ShortenerPolicy } from '../context.js';
-import { goneReason, type Link } from '../link.js';
+import { goneReason, type Link, type LinkGoneReason } from '../link.js';
 
 export type Resolution =
   | { kind: 'redirect'; status: number; location: string; cacheControl: string }
@@ -27,7 +27,7 @@ export async function resolveLink(ctx: ShortenerContext, key: string, click: Cli
   const link = await ctx.cache.get(key);
   if (link === null) return MISSING;
   if (link.passwordHash !== null) {
-    const gone = goneReason({ ...link, maxClicks: null }, ctx.clock.now());
+    const gone = goneIgnoringLimit(link, ctx.clock.now());
     return gone ? { kind: 'gone', reason: gone } : { kind: 'password', key };
   }
   return follow(ctx, link, click);
@@ -36,7 +36,7 @@ export async function resolveLink(ctx: ShortenerContext, key: string, click: Cli
 /** Checks the link's rules, counts the click and builds the redirect. */
 export async function follow(ctx: ShortenerContext, link: Link, click: ClickContext): Promise<Resolution> {
   const now = ctx.clock.now();
-  const gone = goneReason({ ...link, maxClicks: null }, now);
+  const gone = goneIgnoringLimit(link, now);
   if (gone) return { kind: 'gone', reason: gone };
   if (link.maxClicks !== null) {
     // Counting requests take a click atomically; a HEAD only looks (at a possibly stale count).
@@ -50,6 +50,14 @@ export async function follow(ctx: ShortenerContext, link: Link, click: ClickCont
     location: link.forwardQuery && click.query !== '' ? withQuery(link.url, click.query) : link.url,
     cacheControl: cacheControlFor(link, now, ctx.policy),
   };
+}
+
+/**
+ * Why the link is gone, not counting its click limit (checked atomically in follow(), and not
+ * before the password). Copies the link only when it has a limit: not on every redirect.
+ */
+function goneIgnoringLimit(link: Link, now: number): LinkGoneReason {
+  return goneReason(link.maxClicks === null ? link : { ...link, maxClicks: null }, now);
 }
 
 /**
