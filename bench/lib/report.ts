@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeMachine, machineLine, type MachineDescription } from './machine.js';
@@ -54,7 +55,7 @@ export function writeResults(name: string, data: Record<string, unknown>): strin
   const dir = join(ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
-  const body = JSON.stringify({ benchmark: name, date: new Date().toISOString(), ...data }, null, 2) + '\n';
+  const body = JSON.stringify({ benchmark: name, date: new Date().toISOString(), commit: gitCommit(), ...data }, null, 2) + '\n';
   const dated = join(dir, `${name}-${stamp}.json`);
   writeFileSync(dated, body);
   writeFileSync(join(dir, `${name}-latest.json`), body);
@@ -76,4 +77,12 @@ export function summaryTable(rows: Summary[], unit = 'req/s'): string {
       String(x.errorResponses + x.socketErrors),
     ]),
   ]);
+}
+
+/** HEAD's short hash, with "+dirty" when src/ has uncommitted changes. */
+function gitCommit(): string | undefined {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  if (head.status !== 0) return undefined;
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() !== '';
+  return `${head.stdout.trim()}${dirty ? '+dirty' : ''}`;
 }
