@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pinned, pinning, ROOT } from './process.js';
@@ -83,13 +83,15 @@ function wrkArgs(durationS: number, connections: number, headers: Record<string,
 
 async function wrkGet(load: GetLoad): Promise<LoadResult> {
   const args = wrkArgs(load.durationS, load.connections, {});
-  let file = load.pathsFile;
-  if (!file) {
-    file = join(tmpdir(), `tny-bench-paths-${process.pid}.txt`);
-    writePathsFile(file, load.paths);
-  }
+  const temp = load.pathsFile ? undefined : join(tmpdir(), `tny-bench-paths-${process.pid}.txt`);
+  if (temp) writePathsFile(temp, load.paths);
+  const file = load.pathsFile ?? (temp as string);
   args.push('-s', join(WRK_DIR, 'get.lua'), load.baseUrl, '--', file, load.order ?? 'random', String(load.start ?? 0));
-  return runWrk(args);
+  try {
+    return await runWrk(args);
+  } finally {
+    if (temp) rmSync(temp, { force: true });
+  }
 }
 
 function wrkPost(load: PostLoad): Promise<LoadResult> {
