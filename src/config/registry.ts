@@ -44,6 +44,9 @@ export const registry = {
 
   CLICK_FLUSH_INTERVAL_MS: int('How often buffered clicks are written to the database.', 1000, { min: 10 }),
   CLICK_FLUSH_MAX_PENDING: int('Buffered click aggregates that trigger an early flush.', 10_000, { min: 1 }),
+  CLICK_FLUSH_BATCH: int('Click aggregates per write transaction; a flush writes several, letting requests run between them.', 500, {
+    min: 1,
+  }),
 
   RATE_LIMIT_WRITE_BURST: int('Token-bucket burst for API writes, per API key and per client IP.', 100, { min: 1 }),
   RATE_LIMIT_WRITE_PER_SECOND: num('Token-bucket refill for API writes, per second.', 10, { min: 0.001 }),

@@ -106,6 +106,7 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
     intervalMs: config.CLICK_FLUSH_INTERVAL_MS,
     maxPending: config.CLICK_FLUSH_MAX_PENDING,
     maxBuffered: config.CLICK_FLUSH_MAX_PENDING * 10,
+    maxBatch: config.CLICK_FLUSH_BATCH,
     onError: (err) => {
       metrics.clickFlushErrors.inc();
       logger.error({ err }, 'click flush failed; the clicks are kept for the next flush');

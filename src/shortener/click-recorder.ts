@@ -14,6 +14,8 @@ export interface ClickRecorderOptions {
   intervalMs: number;
   maxPending: number;
   maxBuffered: number;
+  /** Aggregates per write transaction (see WriteBehindBuffer.maxBatch). */
+  maxBatch?: number;
   onError?: (err: unknown) => void;
   onDrop?: (n: number) => void;
 }
@@ -46,6 +48,7 @@ export class ClickRecorder {
       intervalMs: options.intervalMs,
       maxPending: options.maxPending,
       maxBuffered: options.maxBuffered,
+      maxBatch: options.maxBatch,
       onError: options.onError,
       onDrop: options.onDrop,
     });

@@ -35,14 +35,14 @@ function harness(overrides: Partial<WriteBehindOptions<string, number>> = {}) {
   const batches: Map<string, number>[] = [];
   const errors: unknown[] = [];
   const drops: number[] = [];
-  const state = { fail: false, gate: null as null | Promise<void> };
+  const state = { fail: false, failOnCall: 0, gate: null as null | Promise<void> };
   const timers = new ManualTimers();
   const buffer = new WriteBehindBuffer<string, number>({
     merge: (a, b) => a + b,
     async flush(entries) {
       batches.push(new Map(entries));
       if (state.gate) await state.gate;
-      if (state.fail) throw new Error('db down');
+      if (state.fail || state.failOnCall === batches.length) throw new Error('db down');
       for (const [k, v] of entries) totals.set(k, (totals.get(k) ?? 0) + v);
     },
     intervalMs: 1000,
@@ -137,6 +137,33 @@ describe('WriteBehindBuffer', () => {
     await buffer.flushNow();
     expect(totals).toEqual(new Map([['a', 5], ['b', 1]]));
     expect(buffer.stats()).toMatchObject({ pending: 0, flushed: 2 });
+  });
+
+  it('writes a large backlog in batches of at most maxBatch, yielding between them', async () => {
+    const { buffer, totals, batches } = harness({ maxBatch: 40, maxPending: 1000 });
+    for (let i = 0; i < 100; i++) buffer.add(`k${i}`, 1);
+    // Other work queued now must get its turn between batches, not after all of them.
+    let batchesWhenOtherWorkRan = -1;
+    setImmediate(() => (batchesWhenOtherWorkRan = batches.length));
+    await buffer.flushNow();
+    expect(batches.map((b) => b.size)).toEqual([40, 40, 20]);
+    expect(totals.size).toBe(100);
+    expect(buffer.stats()).toMatchObject({ pending: 0, flushed: 100 });
+    expect(batchesWhenOtherWorkRan).toBeGreaterThan(0);
+    expect(batchesWhenOtherWorkRan).toBeLessThan(3);
+  });
+
+  it('when a later batch fails, only it and the untried ones are kept: nothing twice, nothing lost', async () => {
+    const { buffer, totals, errors, state } = harness({ maxBatch: 10, maxPending: 1000 });
+    state.failOnCall = 2;
+    for (let i = 0; i < 30; i++) buffer.add(`k${i}`, 1);
+    await expect(buffer.flushNow()).rejects.toThrow('db down');
+    expect(errors).toHaveLength(1);
+    expect(totals.size).toBe(10);
+    expect(buffer.stats()).toMatchObject({ pending: 20, flushed: 10 });
+    await buffer.flushNow();
+    expect(totals.size).toBe(30);
+    expect([...totals.values()].every((v) => v === 1)).toBe(true);
   });
 
   it('an add during a slow flush goes to the next flush, not lost and not doubled', async () => {
@@ -251,6 +278,7 @@ describe('WriteBehindBuffer', () => {
   });
 
   it('validates its options', () => {
+    expect(() => harness({ maxBatch: 0 })).toThrow(RangeError);
     const base = { merge: (a: number, b: number) => a + b, flush: async () => {}, timers: new ManualTimers() };
     expect(() => new WriteBehindBuffer({ ...base, intervalMs: 0, maxPending: 1, maxBuffered: 1 })).toThrow(RangeError);
     expect(() => new WriteBehindBuffer({ ...base, intervalMs: 10, maxPending: 0, maxBuffered: 1 })).toThrow(RangeError);

@@ -33,6 +33,12 @@ export interface WriteBehindOptions<K, V> {
   maxPending: number;
   /** Most distinct keys held (pending + being flushed); new keys beyond it are dropped. */
   maxBuffered: number;
+  /**
+   * Most entries per `flush` call. A larger backlog is written as several batches, each
+   * all-or-nothing, with the event loop free between them, so a big flush never blocks
+   * other work for long. Default: everything in one batch.
+   */
+  maxBatch?: number;
   /** Called with every failed flush's error (the entries are kept for the next flush). */
   onError?(err: unknown): void;
   /** Called with the number of values dropped since the last report, once per flush. */
@@ -87,6 +93,9 @@ export class WriteBehindBuffer<K, V> {
     if (!Number.isSafeInteger(maxPending) || maxPending < 1) throw new RangeError(`maxPending must be a positive integer, got ${maxPending}`);
     if (!Number.isSafeInteger(maxBuffered) || maxBuffered < maxPending) {
       throw new RangeError(`maxBuffered must be an integer ≥ maxPending, got ${maxBuffered}`);
+    }
+    if (options.maxBatch !== undefined && !(options.maxBatch >= 1)) {
+      throw new RangeError(`maxBatch must be ≥ 1, got ${options.maxBatch}`);
     }
     this.timers = options.timers ?? nodeTimers;
     this.timer = this.timers.setInterval(() => this.flushInBackground(), intervalMs);
@@ -152,17 +161,24 @@ export class WriteBehindBuffer<K, V> {
     this.queued = null;
     this.reportDrops();
     if (this.pending.size === 0) return;
-    const batch = this.pending;
+    const batches = split(this.pending, this.options.maxBatch ?? Infinity);
+    this.inFlightSize = this.pending.size;
     this.pending = new Map();
-    this.inFlightSize = batch.size;
+    let written = 0;
     try {
-      await this.options.flush(batch);
-      this.flushed += batch.size;
+      for (const batch of batches) {
+        if (written > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        await this.options.flush(batch);
+        written++;
+        this.flushed += batch.size;
+        this.inFlightSize -= batch.size;
+      }
       this.failing = false;
     } catch (err) {
       this.failedFlushes++;
       this.failing = true;
-      this.restore(batch);
+      // The failed batch and those not yet tried go back; the written ones stay written.
+      for (const batch of batches.slice(written)) this.restore(batch);
       this.options.onError?.(err);
       throw err;
     } finally {
@@ -184,4 +200,19 @@ export class WriteBehindBuffer<K, V> {
     this.unreportedDrops = 0;
     this.options.onDrop?.(n);
   }
+}
+
+function split<K, V>(all: Map<K, V>, max: number): Map<K, V>[] {
+  if (all.size <= max) return [all];
+  const out: Map<K, V>[] = [];
+  let current = new Map<K, V>();
+  for (const [k, v] of all) {
+    if (current.size >= max) {
+      out.push(current);
+      current = new Map();
+    }
+    current.set(k, v);
+  }
+  out.push(current);
+  return out;
 }
