@@ -1,5 +1,15 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** A bare number behind `.inc()`: read by a Prometheus counter only when scraped. */
+export class HotCounter {
+  value = 0;
+  inc(): void {
+    this.value++;
+  }
+}
+
+const OUTCOMES = ['redirect', 'missing', 'gone', 'password', 'rate_limited'] as const;
+
 /** Prometheus instruments, on a registry of their own (no global state). */
 export class Metrics {
   readonly registry = new Registry();
@@ -10,12 +20,17 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
-  readonly redirects = new Counter({
-    name: 'tny_redirects_total',
-    help: 'Short-link requests by outcome',
-    labelNames: ['outcome'],
-    registers: [this.registry],
-  });
+  /**
+   * Redirect outcomes, counted as plain numbers: this runs for every click, and a labelled
+   * prom-client counter hashes its labels on every `inc()`.
+   */
+  readonly redirect = {
+    ok: new HotCounter(),
+    missing: new HotCounter(),
+    gone: new HotCounter(),
+    password: new HotCounter(),
+    limited: new HotCounter(),
+  };
   readonly rateLimited = new Counter({
     name: 'tny_rate_limited_total',
     help: 'Requests refused by a rate limit',
@@ -33,16 +48,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** Outcome counters bound once: the redirect path must not look labels up per request. */
-  readonly redirect = {
-    ok: this.redirects.labels('redirect'),
-    missing: this.redirects.labels('missing'),
-    gone: this.redirects.labels('gone'),
-    password: this.redirects.labels('password'),
-    limited: this.redirects.labels('rate_limited'),
-  };
-
   constructor(gauges: { name: string; help: string; read: () => number }[] = [], defaults = true) {
+    const hot = this.redirect;
+    const byOutcome = [hot.ok, hot.missing, hot.gone, hot.password, hot.limited];
+    new Counter({
+      name: 'tny_redirects_total',
+      help: 'Short-link requests by outcome',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        OUTCOMES.forEach((outcome, i) => this.labels(outcome).inc(byOutcome[i]!.value));
+      },
+    });
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'tny_' });
     for (const g of gauges) {
       new Gauge({
