@@ -142,7 +142,8 @@ export interface TnyServer extends ServerProcess {
 export async function startTny(opts: TnyOptions): Promise<TnyServer> {
   const server = await startNodeServer({
     name: 'tny',
-    args: [...(opts.nodeFlags ?? []), process.env.BENCH_TNY_CLI ?? join(ROOT, 'dist/main/cli.js'), 'serve'],
+    // The heap flag is the one `npm start` uses (package.json), so RSS is measured as shipped.
+    args: [...(opts.nodeFlags ?? ['--max-old-space-size=256']), process.env.BENCH_TNY_CLI ?? join(ROOT, 'dist/main/cli.js'), 'serve'],
     env: {
       DATA_DIR: opts.dataDir,
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
