@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type SqliteDatabase from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { openPostgres } from '../postgres/open-postgres.js';
 import { openSqlite } from '../sqlite/open-sqlite.js';
@@ -16,13 +17,17 @@ export interface OpenDatabaseOptions {
 export interface OpenedDatabase {
   db: Kysely<Database>;
   dialect: SqlDialectName;
+  /** The better-sqlite3 connection under `db` when the dialect is sqlite. */
+  sqlite?: SqliteDatabase.Database;
   close(): Promise<void>;
 }
+
+type OpenedHandle = Pick<OpenedDatabase, 'db' | 'close'> & { raw?: SqliteDatabase.Database };
 
 /** Opens the configured database and brings its schema up to date. */
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<OpenedDatabase> {
   const dialect: SqlDialectName = opts.databaseUrl ? 'postgres' : 'sqlite';
-  const handle = opts.databaseUrl
+  const handle: OpenedHandle = opts.databaseUrl
     ? await openPostgres(opts.databaseUrl, { poolSize: opts.poolSize, onIdleError: opts.onIdleError })
     : openSqlite(join(opts.dataDir, 'tny.db'));
   try {
@@ -31,5 +36,5 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<OpenedDat
     await handle.close();
     throw error;
   }
-  return { db: handle.db, dialect, close: () => handle.close() };
+  return { db: handle.db, dialect, sqlite: handle.raw, close: () => handle.close() };
 }

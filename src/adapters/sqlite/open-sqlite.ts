@@ -3,16 +3,20 @@ import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Database } from '../sql/schema.js';
+import { cachingDatabase } from './statement-cache.js';
 
 export interface SqliteHandle {
   db: Kysely<Database>;
+  /** The better-sqlite3 connection under `db`, for adapters that run raw prepared statements. */
+  raw: SqliteDatabase.Database;
   close(): Promise<void>;
 }
 
 /**
  * Opens (creating if needed) a SQLite database with the pragmas tny relies on: WAL so readers
  * never block the writer, foreign keys for ON DELETE CASCADE, and a busy timeout so a second
- * process waits for the write lock instead of failing at once.
+ * process waits for the write lock instead of failing at once. Kysely prepares each SQL text
+ * once (see cachingDatabase).
  */
 export function openSqlite(file: string): SqliteHandle {
   const inMemory = file === ':memory:';
@@ -27,10 +31,11 @@ export function openSqlite(file: string): SqliteHandle {
     database.close();
     throw error;
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(database) }) });
   let closed = false;
   return {
     db,
+    raw: database,
     async close() {
       if (closed) return;
       closed = true;
