@@ -8,6 +8,7 @@ import { KyselyIdempotencyStore } from '../adapters/sql/kysely-idempotency-store
 import { KyselyLinkRepository } from '../adapters/sql/kysely-link-repository.js';
 import { KyselySettingsStore } from '../adapters/sql/kysely-settings-store.js';
 import { openDatabase, type OpenedDatabase } from '../adapters/sql/open-database.js';
+import { SqliteClickRepository } from '../adapters/sqlite/sqlite-click-repository.js';
 import type { Config } from '../config/config.js';
 import { ROUTE_WORDS } from '../http/app.js';
 import type { AppDeps } from '../http/deps.js';
@@ -94,7 +95,10 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
     onIdleError: (err) => logger.warn({ err }, 'an idle database connection failed; the pool replaces it'),
   }));
   const links = new KyselyLinkRepository(database.db, database.dialect);
-  const clicks = new KyselyClickRepository(database.db, database.dialect);
+  // On SQLite the click flush runs raw prepared multi-row statements (bench/click-flush.ts).
+  const clicks = database.sqlite
+    ? new SqliteClickRepository(database.db, database.sqlite)
+    : new KyselyClickRepository(database.db, database.dialect);
   // Gauges read the cache and buffer when scraped, after both exist.
   const metrics = new Metrics([
     { name: 'tny_link_cache_entries', help: 'Links in the in-process cache', read: () => cache.stats().size },

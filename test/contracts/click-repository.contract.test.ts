@@ -1,18 +1,34 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { KyselyClickRepository } from '../../src/adapters/sql/kysely-click-repository.js';
 import { KyselyLinkRepository } from '../../src/adapters/sql/kysely-link-repository.js';
+import { SqliteClickRepository } from '../../src/adapters/sqlite/sqlite-click-repository.js';
 import type { ClickAggregate } from '../../src/shortener/clicks.js';
-import { describeEachDatabase, useFreshDatabase } from '../helpers/databases.js';
+import type { ClickRepository } from '../../src/shortener/ports.js';
+import { describeEachDatabase, sqliteFactory, useFreshDatabase, type DatabaseFactory, type TestDatabase } from '../helpers/databases.js';
 import { newLink } from '../helpers/new-link.js';
 
 function click(linkId: number, overrides: Partial<ClickAggregate> = {}): ClickAggregate {
   return { linkId, day: '2026-01-02', referrer: '', browser: 'Firefox', os: 'Linux', bot: false, clicks: 1, ...overrides };
 }
 
-describeEachDatabase('ClickRepository contract', (factory) => {
+type ClickRepositoryMaker = (database: TestDatabase) => ClickRepository;
+
+const kyselyClicks: ClickRepositoryMaker = (d) => new KyselyClickRepository(d.db, d.dialect);
+
+const sqliteClicks: ClickRepositoryMaker = (d) => {
+  if (!d.raw) throw new Error('SqliteClickRepository needs the raw better-sqlite3 connection');
+  return new SqliteClickRepository(d.db, d.raw);
+};
+
+// The same tests for every adapter: Kysely on each database, the raw better-sqlite3 one on SQLite.
+describeEachDatabase('ClickRepository contract (Kysely)', (factory) => clickRepositoryContract(factory, kyselyClicks));
+describe('ClickRepository contract (SqliteClickRepository) [sqlite]', () => clickRepositoryContract(sqliteFactory, sqliteClicks));
+
+function clickRepositoryContract(factory: DatabaseFactory, makeClicks: ClickRepositoryMaker): void {
   const database = useFreshDatabase(factory);
   const links = () => new KyselyLinkRepository(database().db, database().dialect);
-  const clicks = () => new KyselyClickRepository(database().db, database().dialect);
+  const clicks = () => makeClicks(database());
 
   async function createLink(key: string): Promise<number> {
     const link = await links().insert(newLink(key));
@@ -134,5 +150,27 @@ describeEachDatabase('ClickRepository contract', (factory) => {
     it('accepts an empty batch', async () => {
       await expect(clicks().addClicks({ rollups: [], counts: new Map() })).resolves.toBeUndefined();
     });
+
+    it('stays out of a transaction in flight on the same database, which then rolls back', async () => {
+      const id = await createLink('tx');
+      let updated!: () => void;
+      const inside = new Promise<void>((resolve) => (updated = resolve));
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const transaction = database().db.transaction().execute(async (trx) => {
+        await trx.updateTable('short_urls').set({ click_count: 100 }).where('id', '=', id).execute();
+        updated();
+        await gate;
+        throw new Error('rolled back');
+      });
+      await inside;
+      const adding = clicks().addClicks({ rollups: [click(id, { clicks: 2 })], counts: new Map([[id, 2]]) });
+      await sleep(50);
+      release();
+      await expect(transaction).rejects.toThrow('rolled back');
+      await adding;
+      expect((await links().findByKey('tx'))?.clickCount).toBe(2);
+      expect((await clicks().stats(id, '2026-01-02', '2026-01-02')).total).toBe(2);
+    });
   });
-});
+}

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type SqliteDatabase from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, it } from 'vitest';
@@ -15,6 +16,8 @@ export type DatabaseLocation = { dialect: 'sqlite'; file: string } | { dialect: 
 
 export interface Connection {
   db: Kysely<Database>;
+  /** The better-sqlite3 connection under `db` (SQLite only). */
+  raw?: SqliteDatabase.Database;
   close(): Promise<void>;
 }
 
@@ -53,6 +56,7 @@ async function openFresh(location: DatabaseLocation, dispose: () => Promise<void
   }
   return {
     db: main.db,
+    raw: main.raw,
     dialect: location.dialect,
     location,
     async connectAgain() {
