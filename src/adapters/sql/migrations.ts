@@ -102,6 +102,15 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
         await db.schema.createIndex('idempotency_keys_expiry').on('idempotency_keys').columns(['expires_at']).execute();
       },
     },
+    // Every click flush moves each clicked link's entry in every click_count index; the global
+    // one only served the admin's "all accounts by clicks" list, which now scans and sorts
+    // (~9 ms a page at 100,000 links, ~90 ms at 1,000,000 on SQLite). Per-account sorting keeps
+    // short_urls_account_click_count. Uniform-mix redirects on SQLite: ~11,400 → ~14,900 req/s.
+    '0002_drop_global_click_count_index': {
+      async up(db: Kysely<any>) {
+        await db.schema.dropIndex('short_urls_click_count').ifExists().execute();
+      },
+    },
   };
 }
 
