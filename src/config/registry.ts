@@ -18,6 +18,11 @@ export const registry = {
     'postgres:',
     'postgresql:',
   ]),
+  SQLITE_SYNCHRONOUS: oneOf(
+    'SQLite durability: `normal` survives a process crash; `full` also survives a power loss, at the cost of a disk sync per write.',
+    'normal',
+    ['normal', 'full'],
+  ),
   DATABASE_POOL_SIZE: int('Connections in the PostgreSQL pool.', 10, { min: 1, max: 1000 }),
   BODY_LIMIT: int('Largest accepted request body, in bytes.', 65_536, { min: 1024, max: 100 * 1024 * 1024 }),
 
@@ -44,7 +49,7 @@ export const registry = {
 
   CLICK_FLUSH_INTERVAL_MS: int('How often buffered clicks are written to the database.', 1000, { min: 10 }),
   CLICK_FLUSH_MAX_PENDING: int('Buffered click aggregates that trigger an early flush.', 10_000, { min: 1 }),
-  CLICK_FLUSH_BATCH: int('Click aggregates per write transaction; a flush writes several, letting requests run between them.', 500, {
+  CLICK_FLUSH_BATCH: int('Click aggregates per write transaction; a flush writes several, letting requests run between them.', 2000, {
     min: 1,
   }),
 

@@ -92,6 +92,7 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
     databaseUrl: config.DATABASE_URL,
     dataDir: config.DATA_DIR,
     poolSize: config.DATABASE_POOL_SIZE,
+    sqliteSynchronous: config.SQLITE_SYNCHRONOUS,
     onIdleError: (err) => logger.warn({ err }, 'an idle database connection failed; the pool replaces it'),
   }));
   const links = new KyselyLinkRepository(database.db, database.dialect);

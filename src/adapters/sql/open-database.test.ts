@@ -29,4 +29,14 @@ describe('openDatabase (SQLite)', () => {
     expect(row?.value).toBe('b');
     await again.close();
   });
+
+  it('uses synchronous=NORMAL by default and FULL when asked', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'tny-open-'));
+    dirs.push(root);
+    for (const [setting, expected] of [[undefined, 1], ['full', 2]] as const) {
+      const opened = await openDatabase({ dataDir: join(root, String(setting)), poolSize: 1, sqliteSynchronous: setting });
+      expect(opened.sqlite?.pragma('synchronous', { simple: true })).toBe(expected);
+      await opened.close();
+    }
+  });
 });

@@ -11,6 +11,8 @@ export interface OpenDatabaseOptions {
   databaseUrl?: string;
   dataDir: string;
   poolSize: number;
+  /** SQLite's `synchronous` pragma (default normal). */
+  sqliteSynchronous?: 'normal' | 'full';
   onIdleError?: (err: Error) => void;
 }
 
@@ -29,7 +31,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<OpenedDat
   const dialect: SqlDialectName = opts.databaseUrl ? 'postgres' : 'sqlite';
   const handle: OpenedHandle = opts.databaseUrl
     ? await openPostgres(opts.databaseUrl, { poolSize: opts.poolSize, onIdleError: opts.onIdleError })
-    : openSqlite(join(opts.dataDir, 'tny.db'));
+    : openSqlite(join(opts.dataDir, 'tny.db'), { synchronous: opts.sqliteSynchronous });
   try {
     await migrateToLatest(handle.db, dialect);
   } catch (error) {

@@ -18,13 +18,15 @@ export interface SqliteHandle {
  * process waits for the write lock instead of failing at once. Kysely prepares each SQL text
  * once (see cachingDatabase).
  */
-export function openSqlite(file: string): SqliteHandle {
+export function openSqlite(file: string, options: { synchronous?: 'normal' | 'full' } = {}): SqliteHandle {
   const inMemory = file === ':memory:';
   if (!inMemory) mkdirSync(dirname(file), { recursive: true });
   const database = new SqliteDatabase(file);
   try {
     if (!inMemory) database.pragma('journal_mode = WAL');
-    database.pragma('synchronous = NORMAL');
+    // NORMAL: a process crash loses nothing committed; a power loss may roll back the last
+    // transactions (never corrupts). FULL syncs every commit and survives that too.
+    database.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     database.pragma('foreign_keys = ON');
     database.pragma('busy_timeout = 5000');
   } catch (error) {
