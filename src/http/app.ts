@@ -37,7 +37,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     serverFactory: (handler) =>
       createServer((req, res) => {
         const key = fastPathKey(req.method, req.url);
-        if (key !== undefined && !routeWords.has(key)) redirect.handle(req, res, key);
+        if (key !== undefined && !routeWords.has(key)) redirect.handle(req, res, key, true);
         else handler(req, res);
       }),
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,

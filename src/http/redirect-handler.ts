@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { ERROR_CATALOGUE, type ErrorCode } from '../platform/errors.js';
 import type { RateLimiter } from '../platform/rate-limit/types.js';
 import type { ShortenerContext } from '../shortener/context.js';
-import { resolveLink, type ClickContext, type Resolution } from '../shortener/use-cases/resolve-link.js';
+import { resolveCached, resolveLink, type ClickContext, type Resolution } from '../shortener/use-cases/resolve-link.js';
 import { errorPage, HTML_CSP, passwordPage } from './html.js';
 import type { Metrics } from './metrics.js';
 import { rateLimitHeaders } from './hooks/rate-limit.js';
@@ -59,8 +59,8 @@ export interface RedirectHandlerDeps {
  * handler on `/:key`, so `inject()` tests exercise this code too.
  */
 export interface RedirectHandler {
-  /** Answers GET/HEAD /{key}. */
-  handle(req: IncomingMessage, res: ServerResponse, key: string): void;
+  /** Answers GET/HEAD /{key}; `keyChecked` when the caller already matched KEY_PATTERN. */
+  handle(req: IncomingMessage, res: ServerResponse, key: string, keyChecked?: boolean): void;
   /** Writes a resolution; `passwordError` re-shows the form (401) after a wrong password. */
   respond(req: IncomingMessage, res: ServerResponse, r: Resolution, key: string, passwordError?: string): void;
 }
@@ -106,11 +106,18 @@ export function createRedirectHandler(deps: RedirectHandlerDeps): RedirectHandle
   };
 
   const resolve = (req: IncomingMessage, res: ServerResponse, key: string, click: ClickContext): void => {
+    let cached: Resolution | undefined;
+    try {
+      cached = resolveCached(ctx, key, click);
+    } catch (err) {
+      return fail(req, res, err);
+    }
+    if (cached !== undefined) return respond(req, res, cached, key);
     resolveLink(ctx, key, click).then((r) => respond(req, res, r, key), (err: unknown) => fail(req, res, err));
   };
 
-  const handle = (req: IncomingMessage, res: ServerResponse, key: string): void => {
-    if (!KEY_PATTERN.test(key)) return respond(req, res, { kind: 'missing' }, key);
+  const handle = (req: IncomingMessage, res: ServerResponse, key: string, keyChecked = false): void => {
+    if (!keyChecked && !KEY_PATTERN.test(key)) return respond(req, res, { kind: 'missing' }, key);
     const url = req.url ?? '';
     const q = url.indexOf('?');
     const click: ClickContext = {

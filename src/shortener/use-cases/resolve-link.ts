@@ -33,6 +33,20 @@ export async function resolveLink(ctx: ShortenerContext, key: string, click: Cli
   return follow(ctx, link, click);
 }
 
+/**
+ * The common case without a promise: a cached link with neither a password nor a click limit
+ * resolves synchronously. `undefined` means "not that case": call resolveLink.
+ */
+export function resolveCached(ctx: ShortenerContext, key: string, click: ClickContext): Resolution | undefined {
+  const link = ctx.cache.peek(key);
+  if (link === undefined) return undefined;
+  if (link === null) return MISSING;
+  if (link.passwordHash !== null || link.maxClicks !== null) return undefined;
+  const now = ctx.clock.now();
+  const gone = goneReason(link, now);
+  return gone ? { kind: 'gone', reason: gone } : redirectTo(ctx, link, click, now);
+}
+
 /** Checks the link's rules, counts the click and builds the redirect. */
 export async function follow(ctx: ShortenerContext, link: Link, click: ClickContext): Promise<Resolution> {
   const now = ctx.clock.now();
@@ -43,6 +57,10 @@ export async function follow(ctx: ShortenerContext, link: Link, click: ClickCont
     const within = click.count ? await ctx.links.consumeLimitedClick(link.id) : link.clickCount < link.maxClicks;
     if (!within) return { kind: 'gone', reason: 'click_limit' };
   }
+  return redirectTo(ctx, link, click, now);
+}
+
+function redirectTo(ctx: ShortenerContext, link: Link, click: ClickContext, now: number): Resolution {
   if (click.count) ctx.recorder.record(link, click.referer, click.userAgent);
   return {
     kind: 'redirect',
