@@ -86,9 +86,22 @@ function goneIgnoringLimit(link: Link, now: number): LinkGoneReason {
 export function cacheControlFor(link: Link, now: number, policy: ShortenerPolicy): string {
   if (link.maxClicks !== null || link.passwordHash !== null) return 'no-store';
   const permanent = link.redirectStatus === 301 || link.redirectStatus === 308;
+  if (link.expiresAt === null) return constantCacheControl(policy)[permanent ? 0 : 1];
   let maxAge = permanent ? policy.permanentMaxAgeSeconds : policy.temporaryMaxAgeSeconds;
   if (link.expiresAt !== null) maxAge = Math.min(maxAge, Math.max(0, Math.floor((link.expiresAt - now) / 1000)));
   return `${permanent ? 'public' : 'private'}, max-age=${maxAge}`;
+}
+
+const constantHeaders = new WeakMap<ShortenerPolicy, readonly [string, string]>();
+
+/** The two Cache-Control values of links without expiry, built once per policy. */
+function constantCacheControl(policy: ShortenerPolicy): readonly [string, string] {
+  let pair = constantHeaders.get(policy);
+  if (!pair) {
+    pair = [`public, max-age=${policy.permanentMaxAgeSeconds}`, `private, max-age=${policy.temporaryMaxAgeSeconds}`];
+    constantHeaders.set(policy, pair);
+  }
+  return pair;
 }
 
 /** Appends the request's query to the target, before any fragment, re-encoding unsafe bytes. */
