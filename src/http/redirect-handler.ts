@@ -73,7 +73,7 @@ export function createRedirectHandler(deps: RedirectHandlerDeps): RedirectHandle
     switch (r.kind) {
       case 'redirect':
         counters.ok.inc();
-        res.writeHead(r.status, ['location', r.location, 'cache-control', r.cacheControl, 'content-length', '0']);
+        res.writeHead(r.status, { location: r.location, 'cache-control': r.cacheControl, 'content-length': 0 });
         res.end();
         return;
       case 'missing':
