@@ -73,6 +73,7 @@ export function createRedirectHandler(deps: RedirectHandlerDeps): RedirectHandle
     switch (r.kind) {
       case 'redirect':
         counters.ok.inc();
+        // Content-Length: 0 explicitly: after writeHead, Node would otherwise send it chunked.
         res.writeHead(r.status, { location: r.location, 'cache-control': r.cacheControl, 'content-length': 0 });
         res.end();
         return;

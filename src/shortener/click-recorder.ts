@@ -54,10 +54,16 @@ export class ClickRecorder {
     });
   }
 
-  record(link: Pick<Link, 'id' | 'maxClicks'>, referer: string | undefined, userAgent: string | undefined): void {
+  /** Counts one click; `now` saves a clock read when the caller already has the time. */
+  record(
+    link: Pick<Link, 'id' | 'maxClicks'>,
+    referer: string | undefined,
+    userAgent: string | undefined,
+    now = this.clock.now(),
+  ): void {
     const { browser, os, bot } = classifyUserAgent(userAgent);
     const referrer = referrerHost(referer);
-    const day = this.today(this.clock.now());
+    const day = this.today(now);
     const addToCount = link.maxClicks === null;
     const key = `${link.id}\u0000${day}\u0000${referrer}\u0000${browser}\u0000${os}\u0000${bot ? 1 : 0}\u0000${addToCount ? 1 : 0}`;
     this.buffer.add(key, { linkId: link.id, day, referrer, browser, os, bot, clicks: 1, addToCount });

@@ -207,6 +207,9 @@ describe('redirects', () => {
     expect(get.status).toBe(307);
     expect(get.headers.get('location')).toBe('https://example.com/fast');
     expect(get.headers.get('cache-control')).toBe('private, max-age=0');
+    // An empty body, said with Content-Length: 0 rather than a chunked stream.
+    expect(get.headers.get('content-length')).toBe('0');
+    expect(get.headers.get('transfer-encoding')).toBeNull();
     const head = await fetch(`${base}/${link.key}`, { method: 'HEAD', redirect: 'manual' });
     expect(head.status).toBe(307);
     const missing = await fetch(`${base}/nope-nope`, { redirect: 'manual' });

@@ -61,7 +61,7 @@ export async function follow(ctx: ShortenerContext, link: Link, click: ClickCont
 }
 
 function redirectTo(ctx: ShortenerContext, link: Link, click: ClickContext, now: number): Resolution {
-  if (click.count) ctx.recorder.record(link, click.referer, click.userAgent);
+  if (click.count) ctx.recorder.record(link, click.referer, click.userAgent, now);
   return {
     kind: 'redirect',
     status: link.redirectStatus,
