@@ -53,6 +53,16 @@ export const registry = {
     min: 1,
   }),
 
+  CLICK_COMPACT_INTERVAL_MS: int(
+    'SQLite: flushes append to a click journal, folded into stats and counts this often (ADR 6); 0 writes each flush directly.',
+    60_000,
+    { min: 0 },
+  ),
+  CLICK_COMPACT_MAX_ROWS: int('Pending journal rows (distinct link × day × referrer × browser × OS) that trigger an early compaction.', 200_000, {
+    min: 1,
+  }),
+  CLICK_COMPACT_PART_ROWS: int('Rows per compaction transaction; requests run between transactions.', 250, { min: 1 }),
+
   RATE_LIMIT_WRITE_BURST: int('Token-bucket burst for API writes, per API key and per client IP.', 100, { min: 1 }),
   RATE_LIMIT_WRITE_PER_SECOND: num('Token-bucket refill for API writes, per second.', 10, { min: 0.001 }),
   RATE_LIMIT_REDIRECT_BURST: int('Token-bucket burst for redirects per client IP; 0 turns the limit off.', 0, { min: 0 }),

@@ -8,6 +8,7 @@ import { KyselyIdempotencyStore } from '../adapters/sql/kysely-idempotency-store
 import { KyselyLinkRepository } from '../adapters/sql/kysely-link-repository.js';
 import { KyselySettingsStore } from '../adapters/sql/kysely-settings-store.js';
 import { openDatabase, type OpenedDatabase } from '../adapters/sql/open-database.js';
+import { SqliteClickJournal } from '../adapters/sqlite/sqlite-click-journal.js';
 import { SqliteClickRepository } from '../adapters/sqlite/sqlite-click-repository.js';
 import type { Config } from '../config/config.js';
 import { ROUTE_WORDS } from '../http/app.js';
@@ -23,6 +24,8 @@ import { FeistelPermutation } from '../platform/ids/feistel-permutation.js';
 import { Lifecycle } from '../platform/lifecycle.js';
 import { MemoryTokenBucket } from '../platform/rate-limit/token-bucket.js';
 import { ClickRecorder } from '../shortener/click-recorder.js';
+import { JournaledClickRepository } from '../shortener/journaled-clicks.js';
+import type { ClickRepository } from '../shortener/ports.js';
 import type { ShortenerContext } from '../shortener/context.js';
 import { CounterKeys } from '../shortener/keys/counter-keys.js';
 import { HashKeys } from '../shortener/keys/hash-keys.js';
@@ -30,6 +33,9 @@ import { KEY_SPACE, type KeyCandidates } from '../shortener/keys/key-generator.j
 import { RandomKeys } from '../shortener/keys/random-keys.js';
 import { LinkCache, type CachedLink } from '../shortener/link-cache.js';
 import { BUILTIN_RESERVED } from '../shortener/validate-alias.js';
+
+/** How long the click journal stays owned by a process that stopped renewing it. */
+const JOURNAL_LEASE_TTL_MS = 30_000;
 
 export interface Container extends AppDeps {
   database: OpenedDatabase;
@@ -45,6 +51,36 @@ async function keyCandidates(config: Config, database: OpenedDatabase): Promise<
     randomBytes(32).toString('base64url'),
   );
   return new CounterKeys(new KyselyIdSequence(database.db), new FeistelPermutation(KEY_SPACE, secret), config.KEY_BLOCK_SIZE);
+}
+
+/**
+ * On SQLite flushes go through the click journal (ADR 6) unless CLICK_COMPACT_INTERVAL_MS=0;
+ * PostgreSQL writes each flush directly.
+ */
+async function clickRepository(
+  config: Config,
+  database: OpenedDatabase,
+  clock: Clock,
+  logger: Logger,
+  metrics: () => Metrics,
+): Promise<ClickRepository> {
+  if (!database.sqlite) return new KyselyClickRepository(database.db, database.dialect);
+  // On SQLite the click flush runs raw prepared multi-row statements (bench/click-flush.ts).
+  const writer = new SqliteClickRepository(database.db, database.sqlite);
+  if (config.CLICK_COMPACT_INTERVAL_MS === 0) return writer;
+  const journaled = new JournaledClickRepository(new SqliteClickJournal(database.db, database.sqlite, writer, clock), writer, clock, {
+    compactIntervalMs: config.CLICK_COMPACT_INTERVAL_MS,
+    compactMaxRows: config.CLICK_COMPACT_MAX_ROWS,
+    partRows: config.CLICK_COMPACT_PART_ROWS,
+    leaseTtlMs: JOURNAL_LEASE_TTL_MS,
+    onError: (err) => {
+      metrics().clickFlushErrors.inc();
+      logger.error({ err }, 'click compaction failed; it resumes where it stopped on the next try');
+    },
+    onDirect: (reason) => logger.warn(reason),
+  });
+  await journaled.start();
+  return journaled;
 }
 
 function healthChecks(config: Config, database: OpenedDatabase, ctx: ShortenerContext, clock: Clock): HealthCheck[] {
@@ -96,16 +132,20 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
     onIdleError: (err) => logger.warn({ err }, 'an idle database connection failed; the pool replaces it'),
   }));
   const links = new KyselyLinkRepository(database.db, database.dialect);
-  // On SQLite the click flush runs raw prepared multi-row statements (bench/click-flush.ts).
-  const clicks = database.sqlite
-    ? new SqliteClickRepository(database.db, database.sqlite)
-    : new KyselyClickRepository(database.db, database.dialect);
+  const clicks = await clickRepository(config, database, clock, logger, () => metrics);
+  // Closed after the recorder (whose last flush it takes): compacts and hands the journal back.
+  if (clicks instanceof JournaledClickRepository) lifecycle.add('click journal', clicks);
   // Gauges read the cache and buffer when scraped, after both exist.
   const metrics = new Metrics([
     { name: 'tny_link_cache_entries', help: 'Links in the in-process cache', read: () => cache.stats().size },
     { name: 'tny_link_cache_hits', help: 'Link cache hits since start', read: () => cache.stats().hits },
     { name: 'tny_link_cache_misses', help: 'Link cache misses since start', read: () => cache.stats().misses },
     { name: 'tny_clicks_pending', help: 'Click aggregates waiting for a flush', read: () => recorder.stats().pending },
+    {
+      name: 'tny_click_journal_rows',
+      help: 'Click rollup rows in the journal waiting for compaction',
+      read: () => (clicks instanceof JournaledClickRepository ? clicks.pendingRows() : 0),
+    },
   ]);
   const recorder = lifecycle.add('click recorder', new ClickRecorder(clicks, clock, {
     intervalMs: config.CLICK_FLUSH_INTERVAL_MS,

@@ -78,8 +78,10 @@ export class ClickRecorder {
     return this.dayName;
   }
 
-  flush(): Promise<void> {
-    return this.buffer.flushNow();
+  /** Writes every click recorded so far to rollups and counts. */
+  async flush(): Promise<void> {
+    await this.buffer.flushNow();
+    await this.repo.settle();
   }
 
   stats(): ReturnType<WriteBehindBuffer<string, PendingClick>['stats']> {

@@ -1,4 +1,4 @@
-import type { ClickBatch, LinkStats } from './clicks.js';
+import type { ClickAggregate, ClickBatch, LinkStats } from './clicks.js';
 import type { Link, LinkChanges, LinkListQuery, LinkPage, NewLink } from './link.js';
 
 /** Storage of links. One implementation (Kysely) serves SQLite and PostgreSQL. */
@@ -23,7 +23,12 @@ export interface LinkRepository {
 export interface ClickRepository {
   /** Adds a batch in one transaction: all of it or none of it. */
   addClicks(batch: ClickBatch): Promise<void>;
-  stats(linkId: number, fromDay: string, toDay: string): Promise<Omit<LinkStats, 'from' | 'to'>>;
+  /** Stats over [fromDay, toDay]; `extra` rows (clicks not yet written) are counted as if they were. */
+  stats(linkId: number, fromDay: string, toDay: string, extra?: readonly ClickAggregate[]): Promise<Omit<LinkStats, 'from' | 'to'>>;
+  /** Clicks accepted for the link's running count but not yet in `click_count`. */
+  pendingCount(linkId: number): number;
+  /** Writes whatever addClicks accepted but left pending into rollups and counts. */
+  settle(): Promise<void>;
 }
 
 /** The chapter's key generation service: blocks of ids leased atomically from the database. */

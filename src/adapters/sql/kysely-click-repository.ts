@@ -53,8 +53,17 @@ export class KyselyClickRepository implements ClickRepository {
     });
   }
 
-  stats(linkId: number, fromDay: string, toDay: string): Promise<Omit<LinkStats, 'from' | 'to'>> {
-    return clickStats(this.db, this.dialect, linkId, fromDay, toDay);
+  stats(linkId: number, fromDay: string, toDay: string, extra: readonly ClickAggregate[] = []): Promise<Omit<LinkStats, 'from' | 'to'>> {
+    return clickStats(this.db, this.dialect, linkId, fromDay, toDay, extra);
+  }
+
+  /** Everything is written when addClicks resolves. */
+  pendingCount(): number {
+    return 0;
+  }
+
+  settle(): Promise<void> {
+    return Promise.resolve();
   }
 }
 

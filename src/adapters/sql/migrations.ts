@@ -111,6 +111,31 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
         await db.schema.dropIndex('short_urls_click_count').ifExists().execute();
       },
     },
+    // The click journal (ADR 6): flushes append here; compaction folds them into click_rollups
+    // and short_urls.click_count. The lease says which process owns the journal; the
+    // compaction row says how far an interrupted compaction got.
+    '0003_click_journal': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('click_journal')
+          .addColumn('id', autoId, (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('click_journal_lease')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('owner', 'varchar(64)', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('click_compaction')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('upto', 'bigint', (c) => c.notNull())
+          .addColumn('done_link_id', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

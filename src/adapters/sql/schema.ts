@@ -78,6 +78,27 @@ export interface IdempotencyKeysTable {
   expires_at: Big;
 }
 
+/** Click batches appended by flushes, until compaction folds them in (ADR 6). */
+export interface ClickJournalTable {
+  id: Generated<number>;
+  body: string;
+  created_at: Big;
+}
+
+/** One row (id 1): the process that owns the click journal, until expires_at. */
+export interface ClickJournalLeaseTable {
+  id: number;
+  owner: string;
+  expires_at: Big;
+}
+
+/** One row (id 1) while a compaction runs: journal ids ≤ upto, links ≤ done_link_id applied. */
+export interface ClickCompactionTable {
+  id: number;
+  upto: Big;
+  done_link_id: Big;
+}
+
 export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
@@ -87,6 +108,9 @@ export interface Database {
   sequences: SequencesTable;
   settings: SettingsTable;
   idempotency_keys: IdempotencyKeysTable;
+  click_journal: ClickJournalTable;
+  click_journal_lease: ClickJournalLeaseTable;
+  click_compaction: ClickCompactionTable;
 }
 
 export type SqlDialectName = 'sqlite' | 'postgres';

@@ -49,9 +49,15 @@ export class SqliteClickRepository implements ClickRepository {
     private readonly raw: SqliteDatabase.Database,
   ) {
     this.write = raw.transaction((rollups: readonly ClickAggregate[], counts: ReadonlyMap<number, number>) => {
-      this.addCounts(counts);
-      this.addRollups(rollups);
+      this.writeInTransaction(rollups, counts);
     }).immediate;
+  }
+
+  /** Adds rollups and counts inside the caller's transaction on `raw` (the click journal's). */
+  writeInTransaction(rollups: readonly ClickAggregate[], counts: ReadonlyMap<number, number>): void {
+    if (!this.raw.inTransaction) throw new Error('SqliteClickRepository.writeInTransaction: no transaction is open');
+    this.addCounts(counts);
+    this.addRollups(rollups);
   }
 
   async addClicks(batch: ClickBatch): Promise<void> {
@@ -62,8 +68,17 @@ export class SqliteClickRepository implements ClickRepository {
     });
   }
 
-  stats(linkId: number, fromDay: string, toDay: string): Promise<Omit<LinkStats, 'from' | 'to'>> {
-    return clickStats(this.db, 'sqlite', linkId, fromDay, toDay);
+  stats(linkId: number, fromDay: string, toDay: string, extra: readonly ClickAggregate[] = []): Promise<Omit<LinkStats, 'from' | 'to'>> {
+    return clickStats(this.db, 'sqlite', linkId, fromDay, toDay, extra);
+  }
+
+  /** Everything is written when addClicks resolves. */
+  pendingCount(): number {
+    return 0;
+  }
+
+  settle(): Promise<void> {
+    return Promise.resolve();
   }
 
   private addCounts(counts: ReadonlyMap<number, number>): void {

@@ -11,5 +11,11 @@ export function linkNotFound(key: string): TnyError {
 export async function getLink(ctx: ShortenerContext, actor: Actor, key: string): Promise<Link> {
   const link = await ctx.links.findByKey(key);
   if (!link || !canAccess(actor, link.accountId)) throw linkNotFound(key);
-  return link;
+  return withPendingClicks(ctx, link);
+}
+
+/** The link with clicks accepted but not yet in its stored count added. */
+export function withPendingClicks(ctx: ShortenerContext, link: Link): Link {
+  const pending = ctx.clicks.pendingCount(link.id);
+  return pending === 0 ? link : { ...link, clickCount: link.clickCount + pending };
 }

@@ -3,6 +3,7 @@ import { validationError, type FieldError } from '../../platform/errors.js';
 import type { ShortenerContext } from '../context.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { Link, LinkSort, SortOrder } from '../link.js';
+import { withPendingClicks } from './get-link.js';
 
 export const LIST_LIMIT_MAX = 100;
 export const LIST_LIMIT_DEFAULT = 20;
@@ -56,5 +57,7 @@ export async function listLinks(ctx: ShortenerContext, actor: Actor, input: List
     limit,
     after,
   });
-  return { items: page.items, nextCursor: page.next ? encodeCursor(page.next) : null, limit };
+  // Counts include clicks not yet compacted; the order (sort=clicks) is by stored counts.
+  const items = page.items.map((link) => withPendingClicks(ctx, link));
+  return { items, nextCursor: page.next ? encodeCursor(page.next) : null, limit };
 }
