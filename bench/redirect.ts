@@ -22,6 +22,8 @@ const LINKS = Number(process.env.BENCH_LINKS ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ROUND_S = Number(process.env.BENCH_ROUND_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+/** Which scenarios run (comma-separated); all by default. For quick A/B runs of one of them. */
+const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? 'cold,hot,mix,zipf').split(',').map((x) => x.trim()));
 
 const log = (s = '') => console.log(s);
 
@@ -87,12 +89,7 @@ async function main(): Promise<void> {
     const run = (server: ServerProcess, load: typeof hot | typeof mix) => () => runGet({ baseUrl: server.url, ...load });
 
     // Cold mix: tny's cache starts empty, so most requests of this one run read SQLite.
-    log();
-    log('cold mix (tny cache empty at start; one run each):');
-    const coldTny = await measured(run(tny, mix), tny.pid);
-    const coldBase = await measured(run(baseline, mix), baseline.pid);
-    const cold = { tny: summarize('tny', [coldTny]), baseline: summarize('baseline', [coldBase]) };
-    log(`  tny ${fmtInt(coldTny.rps)} req/s p99 ${fmt(coldTny.latencyMs.p99)} ms; baseline ${fmtInt(coldBase.rps)} req/s`);
+    const cold = SCENARIOS.has('cold') ? await coldMix(() => measured(run(tny, mix), tny.pid), () => measured(run(baseline, mix), baseline.pid)) : undefined;
 
     // Warm-up: walk every key in order until all are cached, then JIT warm-up of both.
     let start = 0;
@@ -111,6 +108,7 @@ async function main(): Promise<void> {
 
     const scenarios: ScenarioResult[] = [];
     const scenario = async (name: string, description: string, load: typeof hot | typeof mix, ratioGoal?: number) => {
+      if (!SCENARIOS.has(name)) return;
       log();
       log(`${name}: ${ROUNDS} alternating rounds of ${ROUND_S} s …`);
       const before = await scrape(tny.url);
@@ -155,11 +153,13 @@ async function main(): Promise<void> {
     log(`bench:redirect results (${environmentLine(env)})`);
     for (const s of scenarios) printScenario(s);
     log();
-    log(
-      `cold mix (informational, 1 run, tny cache empty at start): tny ${fmtInt(cold.tny.medianRps)} req/s, p99 ${fmt(cold.tny.p99Ms)} ms, ` +
-        `${fmt(cold.tny.cpuUsPerRequest, 1)} CPU µs/req; ` +
-        `baseline ${fmtInt(cold.baseline.medianRps)} req/s; ratio ${fmt(cold.tny.medianRps / cold.baseline.medianRps)}`,
-    );
+    if (cold) {
+      log(
+        `cold mix (informational, 1 run, tny cache empty at start): tny ${fmtInt(cold.tny.medianRps)} req/s, p99 ${fmt(cold.tny.p99Ms)} ms, ` +
+          `${fmt(cold.tny.cpuUsPerRequest, 1)} CPU µs/req; ` +
+          `baseline ${fmtInt(cold.baseline.medianRps)} req/s; ratio ${fmt(cold.tny.medianRps / cold.baseline.medianRps)}`,
+      );
+    }
     log(`RSS at the end: tny ${fmt(tnyRssMb, 0)} MB, baseline ${fmt(baselineRssMb, 0)} MB; click flush errors: ${clickErrors}`);
     const goals = scenarios.flatMap((s) => s.goals);
     log(`overall: ${goals.every((g) => g.pass) ? 'PASS' : 'MISS'} (${goals.filter((g) => g.pass).length}/${goals.length} goals)`);
@@ -194,7 +194,7 @@ async function main(): Promise<void> {
         cpuRatio: round(s.baseline.cpuUsPerRequest / s.tny.cpuUsPerRequest, 3),
         goals: s.goals,
       })),
-      coldMix: { tny: brief(cold.tny), baseline: brief(cold.baseline), ratio: round(cold.tny.medianRps / cold.baseline.medianRps, 3) },
+      coldMix: cold ? { tny: brief(cold.tny), baseline: brief(cold.baseline), ratio: round(cold.tny.medianRps / cold.baseline.medianRps, 3) } : null,
       rssMb: { tny: round(tnyRssMb, 1), baseline: round(baselineRssMb, 1) },
       pass: goals.every((g) => g.pass),
     });
@@ -212,6 +212,19 @@ async function main(): Promise<void> {
 await main();
 
 /** `count` draws from `items` with P(rank k) ∝ 1 / k^s (rank 1 = items[0]). */
+/** The cold-cache run: one run of each, tny first, while tny's cache is still empty. */
+async function coldMix(
+  tnyRun: () => ReturnType<typeof measured>,
+  baselineRun: () => ReturnType<typeof measured>,
+): Promise<{ tny: ReturnType<typeof summarize>; baseline: ReturnType<typeof summarize> }> {
+  log();
+  log('cold mix (tny cache empty at start; one run each):');
+  const coldTny = await tnyRun();
+  const coldBase = await baselineRun();
+  log(`  tny ${fmtInt(coldTny.rps)} req/s p99 ${fmt(coldTny.latencyMs.p99)} ms; baseline ${fmtInt(coldBase.rps)} req/s`);
+  return { tny: summarize('tny', [coldTny]), baseline: summarize('baseline', [coldBase]) };
+}
+
 function zipfSample<T>(items: readonly T[], s: number, count: number): T[] {
   const cdf = new Float64Array(items.length);
   let total = 0;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { IntervalTimers } from '../platform/cache/write-behind-buffer.js';
 import type { Clock } from '../platform/clock.js';
@@ -26,8 +27,11 @@ export class JournalLeaseLost extends Error {
  * JournalLeaseLost when `owner` does not hold it, so two processes can never apply one batch.
  */
 export interface ClickJournal {
-  /** Takes or renews the lease until now + ttlMs; false when another owner's lease has not expired. */
-  acquire(owner: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Takes or renews the lease until now + ttlMs; false when another owner holds a lease that
+   * has not expired, unless `holderIsGone(holder)` says that owner no longer exists.
+   */
+  acquire(owner: string, ttlMs: number, holderIsGone?: (holder: string) => boolean): Promise<boolean>;
   release(owner: string): Promise<void>;
   /** Appends a batch durably; returns its journal id (ids only grow). */
   append(owner: string, batch: ClickBatch): Promise<number>;
@@ -50,6 +54,11 @@ export interface JournaledClicksOptions {
   partRows: number;
   /** Lease lifetime; renewed every third of it. */
   leaseTtlMs: number;
+  /**
+   * Whether the process that holds the lease is gone, so a restart after a crash need not
+   * wait for the lease to expire. Default: the holder ran on this host and its pid is dead.
+   */
+  holderIsGone?(holder: string): boolean;
   onError?(err: unknown): void;
   /** Called once when the journal cannot be used (another process owns it, or the lease was lost). */
   onDirect?(reason: string): void;
@@ -80,7 +89,8 @@ const nodeTimers: IntervalTimers = {
  * database — or this one after losing the lease — writes through `direct` instead.
  */
 export class JournaledClickRepository implements ClickRepository {
-  private readonly owner = randomUUID();
+  /** host/pid/random: unique, and says which process to check for liveness. */
+  private readonly owner = `${hostname()}/${process.pid}/${randomUUID()}`;
   private readonly timers: IntervalTimers;
   private mode: 'starting' | 'journal' | 'direct' | 'closed' = 'starting';
   private pending = new PendingClicks();
@@ -89,6 +99,8 @@ export class JournaledClickRepository implements ClickRepository {
   /** The batch set being folded in, with its progress; kept after a failure to resume from it. */
   private compacting: { clicks: PendingClicks; progress: CompactionProgress } | undefined;
   private running: Promise<void> | undefined;
+  /** Odd while a compaction part is being written (see consistentRead). */
+  private epoch = 0;
   private lastCompaction = 0;
   private lastRenewal = 0;
   private timer: unknown;
@@ -104,7 +116,7 @@ export class JournaledClickRepository implements ClickRepository {
 
   /** Takes the lease and recovers what a previous process left in the journal. Call before use. */
   async start(): Promise<void> {
-    if (!(await this.journal.acquire(this.owner, this.options.leaseTtlMs))) {
+    if (!(await this.journal.acquire(this.owner, this.options.leaseTtlMs, this.options.holderIsGone ?? deadLocalProcess))) {
       this.goDirect('another process owns the click journal; clicks are written directly');
       return;
     }
@@ -148,12 +160,31 @@ export class JournaledClickRepository implements ClickRepository {
     if (this.pending.size >= this.options.compactMaxRows) void this.compactNow().catch(() => undefined);
   }
 
-  async stats(linkId: number, fromDay: string, toDay: string): Promise<Omit<LinkStats, 'from' | 'to'>> {
-    const extra = this.pending.rowsOf(linkId, fromDay, toDay);
-    if (this.compacting) {
-      extra.push(...this.compacting.clicks.rowsOf(linkId, fromDay, toDay, this.compacting.progress.doneLinkId));
+  stats(linkId: number, fromDay: string, toDay: string): Promise<Omit<LinkStats, 'from' | 'to'>> {
+    return this.consistentRead(() => {
+      const extra = this.pending.rowsOf(linkId, fromDay, toDay);
+      if (this.compacting) {
+        extra.push(...this.compacting.clicks.rowsOf(linkId, fromDay, toDay, this.compacting.progress.doneLinkId));
+      }
+      return this.direct.stats(linkId, fromDay, toDay, extra);
+    });
+  }
+
+  /**
+   * A seqlock: `epoch` is odd while a compaction part is being written, and changes when one
+   * is done, so a read that saw it even and unchanged saw no part land — the stored rows and
+   * the pending ones it added are disjoint and complete. Parts take milliseconds and yield to
+   * the event loop between them, so a read waits at most about one part.
+   */
+  async consistentRead<T>(read: () => Promise<T>): Promise<T> {
+    for (;;) {
+      const start = this.epoch;
+      if (start % 2 === 0) {
+        const value = await read();
+        if (this.epoch === start) return value;
+      }
+      await yieldToEventLoop();
     }
-    return this.direct.stats(linkId, fromDay, toDay, extra);
   }
 
   pendingCount(linkId: number): number {
@@ -210,8 +241,13 @@ export class JournaledClickRepository implements ClickRepository {
     try {
       for (const { batch, lastLinkId } of current.clicks.parts(this.options.partRows, current.progress.doneLinkId)) {
         const progress = { upto: current.progress.upto, doneLinkId: lastLinkId };
-        await this.journal.applyPart(this.owner, batch, progress);
-        current.progress = progress;
+        this.epoch++;
+        try {
+          await this.journal.applyPart(this.owner, batch, progress);
+          current.progress = progress;
+        } finally {
+          this.epoch++;
+        }
         await yieldToEventLoop();
       }
       await this.journal.finish(this.owner, current.progress.upto);
@@ -256,5 +292,18 @@ export class JournaledClickRepository implements ClickRepository {
   private goDirect(reason: string): void {
     this.mode = 'direct';
     this.options.onDirect?.(reason);
+  }
+}
+
+/** True when `holder` (host/pid/…) ran on this host and no process with its pid exists. */
+export function deadLocalProcess(holder: string): boolean {
+  const [host, pidText] = holder.split('/');
+  const pid = Number(pidText);
+  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0); // signal 0: only checks that the process exists
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }

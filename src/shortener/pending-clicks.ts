@@ -5,21 +5,36 @@ import type { ClickAggregate, ClickBatch } from './clicks.js';
  * `add` takes ownership of the batch's row objects: it keeps and mutates them.
  */
 export class PendingClicks {
-  private readonly rows = new Map<string, ClickAggregate>();
+  /**
+   * Per link, its rows. Keyed by the numeric id (no string key to build and hash per row);
+   * most links hold one or a few rows, searched in order, and a link with many gets an index.
+   */
+  private readonly links = new Map<number, LinkRows>();
   private readonly counts = new Map<number, number>();
+  private rowCount = 0;
 
   /** Distinct rollup rows held. */
   get size(): number {
-    return this.rows.size;
+    return this.rowCount;
   }
 
   add(batch: ClickBatch): void {
     for (const r of batch.rollups) {
       if (r.clicks === 0) continue;
-      const key = `${r.linkId}\u0000${r.day}\u0000${r.referrer}\u0000${r.browser}\u0000${r.os}\u0000${r.bot ? 1 : 0}`;
-      const row = this.rows.get(key);
+      const link = this.links.get(r.linkId);
+      if (link === undefined) {
+        this.links.set(r.linkId, { rows: [r], index: undefined });
+        this.rowCount++;
+        continue;
+      }
+      const row = find(link, r);
       if (row) row.clicks += r.clicks;
-      else this.rows.set(key, r);
+      else {
+        link.rows.push(r);
+        if (link.index) link.index.set(dimensionKey(r), r);
+        else if (link.rows.length > INDEX_AFTER) link.index = new Map(link.rows.map((x) => [dimensionKey(x), x]));
+        this.rowCount++;
+      }
     }
     for (const [id, n] of batch.counts) if (n !== 0) this.counts.set(id, (this.counts.get(id) ?? 0) + n);
   }
@@ -32,11 +47,8 @@ export class PendingClicks {
   /** The link's rows within [fromDay, toDay] (copies), for links above `afterLinkId`. */
   rowsOf(linkId: number, fromDay: string, toDay: string, afterLinkId = 0): ClickAggregate[] {
     if (linkId <= afterLinkId) return [];
-    const out: ClickAggregate[] = [];
-    for (const r of this.rows.values()) {
-      if (r.linkId === linkId && r.day >= fromDay && r.day <= toDay) out.push({ ...r });
-    }
-    return out;
+    const rows = this.links.get(linkId)?.rows ?? [];
+    return rows.filter((r) => r.day >= fromDay && r.day <= toDay).map((r) => ({ ...r }));
   }
 
   /**
@@ -45,7 +57,10 @@ export class PendingClicks {
    * of each. The cut depends only on the contents, so the same clicks always give the same parts.
    */
   *parts(partRows: number, afterLinkId = 0): Generator<{ batch: ClickBatch; lastLinkId: number }> {
-    const rows = [...this.rows.values()].filter((r) => r.linkId > afterLinkId).sort((a, b) => a.linkId - b.linkId);
+    const rows = [...this.links.keys()]
+      .filter((id) => id > afterLinkId)
+      .sort((a, b) => a - b)
+      .flatMap((id) => this.links.get(id)!.rows);
     const counts = [...this.counts].filter(([id]) => id > afterLinkId).sort((a, b) => a[0] - b[0]);
     let r = 0;
     let c = 0;
@@ -62,6 +77,26 @@ export class PendingClicks {
       yield { batch: part, lastLinkId };
     }
   }
+}
+
+interface LinkRows {
+  rows: ClickAggregate[];
+  /** Built once a link has more than INDEX_AFTER rows. */
+  index: Map<string, ClickAggregate> | undefined;
+}
+
+const INDEX_AFTER = 8;
+
+function dimensionKey(r: ClickAggregate): string {
+  return `${r.day}\u0000${r.referrer}\u0000${r.browser}\u0000${r.os}\u0000${r.bot ? 1 : 0}`;
+}
+
+function find(link: LinkRows, r: ClickAggregate): ClickAggregate | undefined {
+  if (link.index) return link.index.get(dimensionKey(r));
+  for (const x of link.rows) {
+    if (x.day === r.day && x.referrer === r.referrer && x.browser === r.browser && x.os === r.os && x.bot === r.bot) return x;
+  }
+  return undefined;
 }
 
 /** A journal body: a batch as flat JSON arrays (compact and quick to parse). */

@@ -27,6 +27,11 @@ export interface ClickRepository {
   stats(linkId: number, fromDay: string, toDay: string, extra?: readonly ClickAggregate[]): Promise<Omit<LinkStats, 'from' | 'to'>>;
   /** Clicks accepted for the link's running count but not yet in `click_count`. */
   pendingCount(linkId: number): number;
+  /**
+   * Runs `read` — a read of stored counts combined with pendingCount — so that no write moving
+   * clicks from pending to stored lands in the middle of it (it is run again if one did).
+   */
+  consistentRead<T>(read: () => Promise<T>): Promise<T>;
   /** Writes whatever addClicks accepted but left pending into rollups and counts. */
   settle(): Promise<void>;
 }

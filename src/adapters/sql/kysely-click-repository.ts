@@ -62,6 +62,10 @@ export class KyselyClickRepository implements ClickRepository {
     return 0;
   }
 
+  consistentRead<T>(read: () => Promise<T>): Promise<T> {
+    return read();
+  }
+
   settle(): Promise<void> {
     return Promise.resolve();
   }

@@ -50,11 +50,11 @@ export class SqliteClickJournal implements ClickJournal {
     };
   }
 
-  acquire(owner: string, ttlMs: number): Promise<boolean> {
+  acquire(owner: string, ttlMs: number, holderIsGone: (holder: string) => boolean = () => false): Promise<boolean> {
     return this.run(() => {
       const now = this.clock.now();
       const held = this.s.lease.get() as { owner: string; expires_at: number } | undefined;
-      if (held && held.owner !== owner && Number(held.expires_at) > now) return false;
+      if (held && held.owner !== owner && Number(held.expires_at) > now && !holderIsGone(held.owner)) return false;
       this.s.takeLease.run(owner, now + ttlMs);
       return true;
     });

@@ -77,6 +77,10 @@ export class SqliteClickRepository implements ClickRepository {
     return 0;
   }
 
+  consistentRead<T>(read: () => Promise<T>): Promise<T> {
+    return read();
+  }
+
   settle(): Promise<void> {
     return Promise.resolve();
   }

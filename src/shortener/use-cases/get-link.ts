@@ -9,9 +9,12 @@ export function linkNotFound(key: string): TnyError {
 
 /** A link the actor may see; another account's link is reported as missing, not forbidden. */
 export async function getLink(ctx: ShortenerContext, actor: Actor, key: string): Promise<Link> {
-  const link = await ctx.links.findByKey(key);
+  const link = await ctx.clicks.consistentRead(async () => {
+    const stored = await ctx.links.findByKey(key);
+    return stored && withPendingClicks(ctx, stored);
+  });
   if (!link || !canAccess(actor, link.accountId)) throw linkNotFound(key);
-  return withPendingClicks(ctx, link);
+  return link;
 }
 
 /** The link with clicks accepted but not yet in its stored count added. */

@@ -46,18 +46,21 @@ export async function listLinks(ctx: ShortenerContext, actor: Actor, input: List
   const sort = input.sort ?? 'created_at';
   const order = input.order ?? 'desc';
   const after = input.cursor !== undefined ? decodeCursor(input.cursor, sort, order) : undefined;
-  const page = await ctx.links.list({
-    accountId: actor.isAdmin ? undefined : actor.accountId,
-    tag: input.tag,
-    text: input.q,
-    createdFrom,
-    createdTo,
-    sort,
-    order,
-    limit,
-    after,
-  });
   // Counts include clicks not yet compacted; the order (sort=clicks) is by stored counts.
-  const items = page.items.map((link) => withPendingClicks(ctx, link));
+  const page = await ctx.clicks.consistentRead(async () => {
+    const stored = await ctx.links.list({
+      accountId: actor.isAdmin ? undefined : actor.accountId,
+      tag: input.tag,
+      text: input.q,
+      createdFrom,
+      createdTo,
+      sort,
+      order,
+      limit,
+      after,
+    });
+    return { ...stored, items: stored.items.map((link) => withPendingClicks(ctx, link)) };
+  });
+  const items = page.items;
   return { items, nextCursor: page.next ? encodeCursor(page.next) : null, limit };
 }
