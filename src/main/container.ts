@@ -23,7 +23,7 @@ import type { HealthCheck } from '../platform/health/health.js';
 import { FeistelPermutation } from '../platform/ids/feistel-permutation.js';
 import { Lifecycle } from '../platform/lifecycle.js';
 import { MemoryTokenBucket } from '../platform/rate-limit/token-bucket.js';
-import { ClickRecorder } from '../shortener/click-recorder.js';
+import { ClickRecorder, type ClickSink } from '../shortener/click-recorder.js';
 import { JournaledClickRepository } from '../shortener/journaled-clicks.js';
 import type { ClickRepository } from '../shortener/ports.js';
 import type { ShortenerContext } from '../shortener/context.js';
@@ -54,33 +54,57 @@ async function keyCandidates(config: Config, database: OpenedDatabase): Promise<
 }
 
 /**
- * On SQLite flushes go through the click journal (ADR 6) unless CLICK_COMPACT_INTERVAL_MS=0;
- * PostgreSQL writes each flush directly.
+ * How clicks are counted and stored. On SQLite the clicks go through the click journal
+ * (ADR 6) unless CLICK_COMPACT_INTERVAL_MS=0; otherwise (and on PostgreSQL) the write-behind
+ * recorder writes each flush directly. Either way one object is closed last: the journal
+ * compacts and hands its lease back, the recorder writes what it holds.
  */
-async function clickRepository(
+async function clickCounting(
   config: Config,
   database: OpenedDatabase,
   clock: Clock,
   logger: Logger,
   metrics: () => Metrics,
-): Promise<ClickRepository> {
-  if (!database.sqlite) return new KyselyClickRepository(database.db, database.dialect);
+): Promise<{ clicks: ClickRepository; recorder: ClickSink; journal?: JournaledClickRepository }> {
   // On SQLite the click flush runs raw prepared multi-row statements (bench/click-flush.ts).
-  const writer = new SqliteClickRepository(database.db, database.sqlite);
-  if (config.CLICK_COMPACT_INTERVAL_MS === 0) return writer;
-  const journaled = new JournaledClickRepository(new SqliteClickJournal(database.db, database.sqlite, writer, clock), writer, clock, {
+  const writer = database.sqlite ? new SqliteClickRepository(database.db, database.sqlite) : new KyselyClickRepository(database.db, database.dialect);
+  const recorder = new ClickRecorder(writer, clock, {
+    intervalMs: config.CLICK_FLUSH_INTERVAL_MS,
+    maxPending: config.CLICK_FLUSH_MAX_PENDING,
+    maxBuffered: config.CLICK_FLUSH_MAX_PENDING * 10,
+    maxBatch: config.CLICK_FLUSH_BATCH,
+    onError: (err) => {
+      metrics().clickFlushErrors.inc();
+      logger.error({ err }, 'click flush failed; the clicks are kept for the next flush');
+    },
+    onDrop: (n) => {
+      metrics().clicksDropped.inc(n);
+      logger.warn({ dropped: n }, 'click buffer full while flushes fail; clicks dropped');
+    },
+  });
+  if (!database.sqlite || !(writer instanceof SqliteClickRepository) || config.CLICK_COMPACT_INTERVAL_MS === 0) {
+    return { clicks: writer, recorder };
+  }
+  const journal = new JournaledClickRepository(new SqliteClickJournal(database.db, database.sqlite, writer, clock), writer, recorder, clock, {
+    flushIntervalMs: config.CLICK_FLUSH_INTERVAL_MS,
+    flushMaxPending: config.CLICK_FLUSH_MAX_PENDING,
+    appendRows: config.CLICK_FLUSH_BATCH,
     compactIntervalMs: config.CLICK_COMPACT_INTERVAL_MS,
     compactMaxRows: config.CLICK_COMPACT_MAX_ROWS,
     partRows: config.CLICK_COMPACT_PART_ROWS,
     leaseTtlMs: JOURNAL_LEASE_TTL_MS,
     onError: (err) => {
       metrics().clickFlushErrors.inc();
-      logger.error({ err }, 'click compaction failed; it resumes where it stopped on the next try');
+      logger.error({ err }, 'writing clicks to the journal or compacting it failed; it is retried');
+    },
+    onDrop: (n) => {
+      metrics().clicksDropped.inc(n);
+      logger.warn({ dropped: n }, 'click journal full while compaction is behind; clicks dropped');
     },
     onDirect: (reason) => logger.warn(reason),
   });
-  await journaled.start();
-  return journaled;
+  await journal.start();
+  return { clicks: journal, recorder: journal, journal };
 }
 
 function healthChecks(config: Config, database: OpenedDatabase, ctx: ShortenerContext, clock: Clock): HealthCheck[] {
@@ -102,7 +126,7 @@ function healthChecks(config: Config, database: OpenedDatabase, ctx: ShortenerCo
     {
       name: 'clicks',
       async check() {
-        const s = ctx.recorder.stats();
+        const s = ctx.recorder.bufferStats();
         const status = s.dropped > 0 || s.failedFlushes > 0 ? 'warning' : 'healthy';
         return { status, pending: s.pending, flushed: s.flushed, failed_flushes: s.failedFlushes, dropped: s.dropped };
       },
@@ -132,35 +156,20 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
     onIdleError: (err) => logger.warn({ err }, 'an idle database connection failed; the pool replaces it'),
   }));
   const links = new KyselyLinkRepository(database.db, database.dialect);
-  const clicks = await clickRepository(config, database, clock, logger, () => metrics);
-  // Closed after the recorder (whose last flush it takes): compacts and hands the journal back.
-  if (clicks instanceof JournaledClickRepository) lifecycle.add('click journal', clicks);
+  const { clicks, recorder, journal } = await clickCounting(config, database, clock, logger, () => metrics);
+  lifecycle.add('click recorder', recorder);
   // Gauges read the cache and buffer when scraped, after both exist.
   const metrics = new Metrics([
     { name: 'tny_link_cache_entries', help: 'Links in the in-process cache', read: () => cache.stats().size },
     { name: 'tny_link_cache_hits', help: 'Link cache hits since start', read: () => cache.stats().hits },
     { name: 'tny_link_cache_misses', help: 'Link cache misses since start', read: () => cache.stats().misses },
-    { name: 'tny_clicks_pending', help: 'Click aggregates waiting for a flush', read: () => recorder.stats().pending },
+    { name: 'tny_clicks_pending', help: 'Click aggregates (links, with the journal) waiting for a flush', read: () => recorder.bufferStats().pending },
     {
       name: 'tny_click_journal_rows',
-      help: 'Click rollup rows in the journal waiting for compaction',
-      read: () => (clicks instanceof JournaledClickRepository ? clicks.pendingRows() : 0),
+      help: 'Click rollup rows held in memory until compaction (SQLite click journal)',
+      read: () => journal?.pendingRows() ?? 0,
     },
   ]);
-  const recorder = lifecycle.add('click recorder', new ClickRecorder(clicks, clock, {
-    intervalMs: config.CLICK_FLUSH_INTERVAL_MS,
-    maxPending: config.CLICK_FLUSH_MAX_PENDING,
-    maxBuffered: config.CLICK_FLUSH_MAX_PENDING * 10,
-    maxBatch: config.CLICK_FLUSH_BATCH,
-    onError: (err) => {
-      metrics.clickFlushErrors.inc();
-      logger.error({ err }, 'click flush failed; the clicks are kept for the next flush');
-    },
-    onDrop: (n) => {
-      metrics.clicksDropped.inc(n);
-      logger.warn({ dropped: n }, 'click buffer full while flushes fail; clicks dropped');
-    },
-  }));
   const cache = new LinkCache(
     new LocalCache<CachedLink>({ max: config.CACHE_MAX_ENTRIES, clock }),
     new Singleflight<string, CachedLink>(),

@@ -1,9 +1,52 @@
 import type { Clock } from '../platform/clock.js';
 import { WriteBehindBuffer } from '../platform/cache/write-behind-buffer.js';
-import { utcDay, type ClickAggregate, type ClickBatch } from './clicks.js';
+import { utcDay, type ClickAggregate, type ClickBatch, type ClickDimensions } from './clicks.js';
+import type { Link } from './link.js';
 import type { ClickRepository } from './ports.js';
 import { classifyUserAgent, referrerHost } from './user-agent.js';
-import type { Link } from './link.js';
+
+/** Where redirects count their clicks. */
+export interface ClickSink {
+  /** Counts one click; `now` saves a clock read when the caller already has the time. No I/O. */
+  record(link: Pick<Link, 'id' | 'maxClicks'>, referer: string | undefined, userAgent: string | undefined, now?: number): void;
+  /** Writes every click recorded so far to rollups and counts. */
+  flush(): Promise<void>;
+  bufferStats(): ClickSinkStats;
+  close(): Promise<void>;
+}
+
+export interface ClickSinkStats {
+  /** Aggregates (or links) with clicks waiting for the next write. */
+  pending: number;
+  /** Aggregates written. */
+  flushed: number;
+  failedFlushes: number;
+  /** Clicks refused because the buffer was full or closed. */
+  dropped: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/** A click's dimensions from its request; the UTC day's name is formatted once per day. */
+export class ClickDimensioner {
+  private dayStart = 0;
+  private dayEnd = 0;
+  private dayName = '';
+
+  of(referer: string | undefined, userAgent: string | undefined, now: number): ClickDimensions {
+    const { browser, os, bot } = classifyUserAgent(userAgent);
+    return { day: this.today(now), referrer: referrerHost(referer), browser, os, bot };
+  }
+
+  private today(now: number): string {
+    if (now < this.dayStart || now >= this.dayEnd) {
+      this.dayStart = Math.floor(now / DAY_MS) * DAY_MS; // UTC days are exactly DAY_MS long in JS time
+      this.dayEnd = this.dayStart + DAY_MS;
+      this.dayName = utcDay(now);
+    }
+    return this.dayName;
+  }
+}
 
 interface PendingClick extends ClickAggregate {
   /** false for links with max_clicks: their running count was already taken atomically. */
@@ -20,19 +63,14 @@ export interface ClickRecorderOptions {
   onDrop?: (n: number) => void;
 }
 
-const DAY_MS = 86_400_000;
-
 /**
  * Clicks are counted write-behind: a redirect only adds to an in-memory aggregate; the
  * aggregates go to the database in one transaction every interval, or sooner when many are
  * pending, and on shutdown. A crash (kill -9) loses at most the clicks of one flush window.
  */
-export class ClickRecorder {
+export class ClickRecorder implements ClickSink {
   private readonly buffer: WriteBehindBuffer<string, PendingClick>;
-  /** utcDay() of [dayStart, dayEnd): formatted once per UTC day instead of once per click. */
-  private dayStart = 0;
-  private dayEnd = 0;
-  private dayName = '';
+  private readonly dimensions = new ClickDimensioner();
 
   constructor(
     private readonly repo: ClickRepository,
@@ -61,21 +99,10 @@ export class ClickRecorder {
     userAgent: string | undefined,
     now = this.clock.now(),
   ): void {
-    const { browser, os, bot } = classifyUserAgent(userAgent);
-    const referrer = referrerHost(referer);
-    const day = this.today(now);
+    const { day, referrer, browser, os, bot } = this.dimensions.of(referer, userAgent, now);
     const addToCount = link.maxClicks === null;
     const key = `${link.id}\u0000${day}\u0000${referrer}\u0000${browser}\u0000${os}\u0000${bot ? 1 : 0}\u0000${addToCount ? 1 : 0}`;
     this.buffer.add(key, { linkId: link.id, day, referrer, browser, os, bot, clicks: 1, addToCount });
-  }
-
-  private today(now: number): string {
-    if (now < this.dayStart || now >= this.dayEnd) {
-      this.dayStart = Math.floor(now / DAY_MS) * DAY_MS; // UTC days are exactly DAY_MS long in JS time
-      this.dayEnd = this.dayStart + DAY_MS;
-      this.dayName = utcDay(now);
-    }
-    return this.dayName;
   }
 
   /** Writes every click recorded so far to rollups and counts. */
@@ -84,7 +111,7 @@ export class ClickRecorder {
     await this.repo.settle();
   }
 
-  stats(): ReturnType<WriteBehindBuffer<string, PendingClick>['stats']> {
+  bufferStats(): ClickSinkStats {
     return this.buffer.stats();
   }
 

@@ -1,5 +1,5 @@
 import type { Clock } from '../platform/clock.js';
-import type { ClickRecorder } from './click-recorder.js';
+import type { ClickSink } from './click-recorder.js';
 import type { KeyCandidates } from './keys/key-generator.js';
 import type { RedirectStatus } from './link.js';
 import type { LinkCache } from './link-cache.js';
@@ -21,7 +21,7 @@ export interface ShortenerContext {
   clicks: ClickRepository;
   keys: KeyCandidates;
   cache: LinkCache;
-  recorder: ClickRecorder;
+  recorder: ClickSink;
   clock: Clock;
   policy: ShortenerPolicy;
 }

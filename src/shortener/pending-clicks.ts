@@ -1,16 +1,40 @@
-import type { ClickAggregate, ClickBatch } from './clicks.js';
+import type { ClickAggregate, ClickBatch, ClickDimensions } from './clicks.js';
+
+/** A rollup row held in memory; `journaled` of its clicks are already in the journal. */
+interface Row extends ClickAggregate {
+  journaled: number;
+}
+
+/** One link's pending rows and running count. */
+interface LinkEntry {
+  linkId: number;
+  rows: Row[];
+  /** Built once a link has more than INDEX_AFTER rows. */
+  index: Map<string, Row> | undefined;
+  count: number;
+  countJournaled: number;
+  /** In the dirty list: has clicks not yet journaled. */
+  dirty: boolean;
+}
+
+const INDEX_AFTER = 8;
+
+/** The clicks of one journal append. */
+export interface JournalDelta {
+  batch: ClickBatch;
+  /** The append failed: these clicks still need journaling. */
+  rollback(): void;
+}
 
 /**
- * Click rows and running counts merged in memory (the journal's uncompacted part, ADR 6).
- * `add` takes ownership of the batch's row objects: it keeps and mutates them.
+ * Clicks accumulated in memory between compactions (ADR 6), per link id — a number, so
+ * counting a click builds no string and allocates nothing once its row exists. Each row
+ * tracks how many of its clicks are journaled; `takeDelta` hands out the rest for the next
+ * append. Everything here is applied to the database by compaction, as `parts`.
  */
 export class PendingClicks {
-  /**
-   * Per link, its rows. Keyed by the numeric id (no string key to build and hash per row);
-   * most links hold one or a few rows, searched in order, and a link with many gets an index.
-   */
-  private readonly links = new Map<number, LinkRows>();
-  private readonly counts = new Map<number, number>();
+  private readonly links = new Map<number, LinkEntry>();
+  private dirty: LinkEntry[] = [];
   private rowCount = 0;
 
   /** Distinct rollup rows held. */
@@ -18,37 +42,138 @@ export class PendingClicks {
     return this.rowCount;
   }
 
-  add(batch: ClickBatch): void {
+  /** Links with clicks not yet journaled. */
+  get dirtyLinks(): number {
+    return this.dirty.length;
+  }
+
+  /**
+   * Counts one click. `addToCount` is false for links with max_clicks (their running count
+   * was taken atomically already). Returns false — and counts nothing — when the click needs
+   * a new row and `maxRows` rows are held.
+   */
+  record(linkId: number, d: ClickDimensions, addToCount: boolean, maxRows = Infinity): boolean {
+    let link = this.links.get(linkId);
+    let row = link && find(link, d);
+    if (!row) {
+      if (this.rowCount >= maxRows) return false;
+      link ??= this.newLink(linkId);
+      row = this.newRow(link, { linkId, day: d.day, referrer: d.referrer, browser: d.browser, os: d.os, bot: d.bot, clicks: 0 });
+    }
+    row.clicks++;
+    if (addToCount) link!.count++;
+    if (!link!.dirty) {
+      link!.dirty = true;
+      this.dirty.push(link!);
+    }
+    return true;
+  }
+
+  /** Adds a batch that is already in the journal (recovery). Takes ownership of its rows. */
+  addJournaled(batch: ClickBatch): void {
     for (const r of batch.rollups) {
       if (r.clicks === 0) continue;
-      const link = this.links.get(r.linkId);
-      if (link === undefined) {
-        this.links.set(r.linkId, { rows: [r], index: undefined });
-        this.rowCount++;
-        continue;
-      }
+      const link = this.links.get(r.linkId) ?? this.newLink(r.linkId);
       const row = find(link, r);
-      if (row) row.clicks += r.clicks;
-      else {
-        link.rows.push(r);
-        if (link.index) link.index.set(dimensionKey(r), r);
-        else if (link.rows.length > INDEX_AFTER) link.index = new Map(link.rows.map((x) => [dimensionKey(x), x]));
-        this.rowCount++;
+      if (row) {
+        row.clicks += r.clicks;
+        row.journaled += r.clicks;
+      } else this.newRow(link, r, r.clicks);
+    }
+    for (const [id, n] of batch.counts) {
+      if (n === 0) continue;
+      const link = this.links.get(id) ?? this.newLink(id);
+      link.count += n;
+      link.countJournaled += n;
+    }
+  }
+
+  /**
+   * The clicks not yet journaled, of up to `maxRows` rows (whole links), as a batch to append.
+   * They count as journaled from now on, so clicks counted while the append runs go into the
+   * next delta, not this one again; rollback() (the append failed) hands them back.
+   */
+  takeDelta(maxRows = Infinity): JournalDelta {
+    const batch: ClickBatch = { rollups: [], counts: new Map() };
+    const taken: { row: Row | null; link: LinkEntry; n: number }[] = [];
+    let links = 0;
+    while (links < this.dirty.length && batch.rollups.length < maxRows) {
+      const link = this.dirty[links++]!;
+      link.dirty = false;
+      for (const row of link.rows) {
+        const n = row.clicks - row.journaled;
+        if (n === 0) continue;
+        batch.rollups.push({ linkId: row.linkId, day: row.day, referrer: row.referrer, browser: row.browser, os: row.os, bot: row.bot, clicks: n });
+        row.journaled += n;
+        taken.push({ row, link, n });
+      }
+      const n = link.count - link.countJournaled;
+      if (n !== 0) {
+        batch.counts.set(link.linkId, n);
+        link.countJournaled += n;
+        taken.push({ row: null, link, n });
       }
     }
-    for (const [id, n] of batch.counts) if (n !== 0) this.counts.set(id, (this.counts.get(id) ?? 0) + n);
+    this.dirty = this.dirty.slice(links);
+    return {
+      batch,
+      rollback: () => {
+        for (const t of taken) {
+          if (t.row) t.row.journaled -= t.n;
+          else t.link.countJournaled -= t.n;
+          if (!t.link.dirty) {
+            t.link.dirty = true;
+            this.dirty.push(t.link);
+          }
+        }
+      },
+    };
+  }
+
+  /**
+   * Moves every click not yet journaled into a new PendingClicks and returns it, so that this
+   * one holds exactly its journaled clicks (what compaction may apply). Call with no delta
+   * outstanding.
+   */
+  splitUnjournaled(): PendingClicks {
+    const rest = new PendingClicks();
+    for (const link of this.dirty) {
+      link.dirty = false;
+      for (const row of link.rows) {
+        const n = row.clicks - row.journaled;
+        if (n === 0) continue;
+        row.clicks = row.journaled;
+        rest.record(link.linkId, row, false);
+        const moved = rest.links.get(link.linkId)!;
+        find(moved, row)!.clicks += n - 1;
+      }
+      const n = link.count - link.countJournaled;
+      if (n !== 0) {
+        link.count = link.countJournaled;
+        const moved = rest.links.get(link.linkId) ?? rest.newLink(link.linkId);
+        moved.count += n;
+        if (!moved.dirty) {
+          moved.dirty = true;
+          rest.dirty.push(moved);
+        }
+      }
+    }
+    this.dirty = [];
+    return rest;
   }
 
   /** Clicks held for the link's running count, for links above `afterLinkId`. */
   count(linkId: number, afterLinkId = 0): number {
-    return linkId > afterLinkId ? (this.counts.get(linkId) ?? 0) : 0;
+    return linkId > afterLinkId ? (this.links.get(linkId)?.count ?? 0) : 0;
   }
 
   /** The link's rows within [fromDay, toDay] (copies), for links above `afterLinkId`. */
   rowsOf(linkId: number, fromDay: string, toDay: string, afterLinkId = 0): ClickAggregate[] {
     if (linkId <= afterLinkId) return [];
     const rows = this.links.get(linkId)?.rows ?? [];
-    return rows.filter((r) => r.day >= fromDay && r.day <= toDay).map((r) => ({ ...r }));
+    return rows
+      .filter((r) => r.clicks !== 0 && r.day >= fromDay && r.day <= toDay)
+      .map((r) => ({ linkId: r.linkId, day: r.day, referrer: r.referrer, browser: r.browser, os: r.os, bot: r.bot, clicks: r.clicks }));
   }
 
   /**
@@ -57,44 +182,48 @@ export class PendingClicks {
    * of each. The cut depends only on the contents, so the same clicks always give the same parts.
    */
   *parts(partRows: number, afterLinkId = 0): Generator<{ batch: ClickBatch; lastLinkId: number }> {
-    const rows = [...this.links.keys()]
-      .filter((id) => id > afterLinkId)
-      .sort((a, b) => a - b)
-      .flatMap((id) => this.links.get(id)!.rows);
-    const counts = [...this.counts].filter(([id]) => id > afterLinkId).sort((a, b) => a[0] - b[0]);
-    let r = 0;
-    let c = 0;
-    while (r < rows.length || c < counts.length) {
-      const part: ClickBatch = { rollups: [], counts: new Map() };
+    const ids = [...this.links.keys()].filter((id) => id > afterLinkId).sort((a, b) => a - b);
+    let i = 0;
+    while (i < ids.length) {
+      const batch: ClickBatch = { rollups: [], counts: new Map() };
       let lastLinkId = 0;
-      // Take whole links, lowest id first, until the part is full.
-      while ((r < rows.length || c < counts.length) && part.rollups.length + part.counts.size < partRows) {
-        const next = Math.min(rows[r]?.linkId ?? Infinity, counts[c]?.[0] ?? Infinity);
-        while (r < rows.length && rows[r]!.linkId === next) part.rollups.push(rows[r++]!);
-        if (c < counts.length && counts[c]![0] === next) part.counts.set(next, counts[c++]![1]);
-        lastLinkId = next;
+      while (i < ids.length && batch.rollups.length + batch.counts.size < partRows) {
+        const link = this.links.get(ids[i++]!)!;
+        for (const r of link.rows) {
+          if (r.clicks !== 0) batch.rollups.push({ linkId: r.linkId, day: r.day, referrer: r.referrer, browser: r.browser, os: r.os, bot: r.bot, clicks: r.clicks });
+        }
+        if (link.count !== 0) batch.counts.set(link.linkId, link.count);
+        lastLinkId = link.linkId;
       }
-      yield { batch: part, lastLinkId };
+      yield { batch, lastLinkId };
     }
+  }
+
+  private newLink(linkId: number): LinkEntry {
+    const link: LinkEntry = { linkId, rows: [], index: undefined, count: 0, countJournaled: 0, dirty: false };
+    this.links.set(linkId, link);
+    return link;
+  }
+
+  private newRow(link: LinkEntry, r: ClickAggregate, journaled = 0): Row {
+    const row = r as Row;
+    row.journaled = journaled;
+    link.rows.push(row);
+    if (link.index) link.index.set(dimensionKey(row), row);
+    else if (link.rows.length > INDEX_AFTER) link.index = new Map(link.rows.map((x) => [dimensionKey(x), x]));
+    this.rowCount++;
+    return row;
   }
 }
 
-interface LinkRows {
-  rows: ClickAggregate[];
-  /** Built once a link has more than INDEX_AFTER rows. */
-  index: Map<string, ClickAggregate> | undefined;
+function dimensionKey(d: ClickDimensions): string {
+  return `${d.day}\u0000${d.referrer}\u0000${d.browser}\u0000${d.os}\u0000${d.bot ? 1 : 0}`;
 }
 
-const INDEX_AFTER = 8;
-
-function dimensionKey(r: ClickAggregate): string {
-  return `${r.day}\u0000${r.referrer}\u0000${r.browser}\u0000${r.os}\u0000${r.bot ? 1 : 0}`;
-}
-
-function find(link: LinkRows, r: ClickAggregate): ClickAggregate | undefined {
-  if (link.index) return link.index.get(dimensionKey(r));
+function find(link: LinkEntry, d: ClickDimensions): Row | undefined {
+  if (link.index) return link.index.get(dimensionKey(d));
   for (const x of link.rows) {
-    if (x.day === r.day && x.referrer === r.referrer && x.browser === r.browser && x.os === r.os && x.bot === r.bot) return x;
+    if (x.day === d.day && x.referrer === d.referrer && x.browser === d.browser && x.os === d.os && x.bot === d.bot) return x;
   }
   return undefined;
 }

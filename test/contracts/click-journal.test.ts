@@ -6,6 +6,7 @@ import { SqliteClickJournal } from '../../src/adapters/sqlite/sqlite-click-journ
 import { SqliteClickRepository } from '../../src/adapters/sqlite/sqlite-click-repository.js';
 import type { IntervalTimers } from '../../src/platform/cache/write-behind-buffer.js';
 import { FakeClock } from '../../src/platform/clock.js';
+import { ClickRecorder } from '../../src/shortener/click-recorder.js';
 import type { ClickBatch } from '../../src/shortener/clicks.js';
 import {
   deadLocalProcess,
@@ -17,8 +18,22 @@ import {
 import { sqliteFactory, useFreshDatabase, type TestDatabase } from '../helpers/databases.js';
 import { newLink } from '../helpers/new-link.js';
 
-/** Timers that never fire: every compaction in these tests is started explicitly. */
-const noTimers: IntervalTimers = { setInterval: () => 0, clearInterval: () => undefined };
+/** Timers that fire only when the test says so. */
+class ManualTimers implements IntervalTimers {
+  private fns = new Set<() => void>();
+  setInterval(fn: () => void): unknown {
+    this.fns.add(fn);
+    return fn;
+  }
+  clearInterval(handle: unknown): void {
+    this.fns.delete(handle as () => void);
+  }
+  /** Runs every live interval callback once and lets what they started settle. */
+  async fire(): Promise<void> {
+    for (const fn of this.fns) fn();
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+  }
+}
 const TTL = 30_000;
 
 class Crash extends Error {}
@@ -49,12 +64,16 @@ describe('click journal (ADR 6) [sqlite]', () => {
 
   function repo(clock: FakeClock, options: Partial<JournaledClicksOptions> = {}, wrap = (j: ClickJournal) => j) {
     const { writer, journal } = parts(database(), clock);
-    return new JournaledClickRepository(wrap(journal), writer, clock, {
+    const fallback = new ClickRecorder(writer, clock, { intervalMs: 3_600_000, maxPending: 1e6, maxBuffered: 1e7 });
+    return new JournaledClickRepository(wrap(journal), writer, fallback, clock, {
+      flushIntervalMs: 1000,
+      flushMaxPending: 1e6,
+      appendRows: 5,
       compactIntervalMs: 60_000,
       compactMaxRows: 10_000,
       partRows: 3,
       leaseTtlMs: TTL,
-      timers: noTimers,
+      timers: new ManualTimers(),
       holderIsGone: () => false,
       ...options,
     });
@@ -179,6 +198,115 @@ describe('click journal (ADR 6) [sqlite]', () => {
       await second.close();
     });
   }
+
+  /** A journal whose writes take a random 0–2 ms, so clicks arrive while appends and parts are in flight. */
+  function slow(j: ClickJournal, random: () => number): ClickJournal {
+    const pause = () => new Promise((r) => setTimeout(r, Math.floor(random() * 3)));
+    return {
+      acquire: (o, t, g) => j.acquire(o, t, g),
+      release: (o) => j.release(o),
+      progress: () => j.progress(),
+      forEach: (a, u, v) => j.forEach(a, u, v),
+      append: async (o, b) => {
+        await pause();
+        return j.append(o, b);
+      },
+      applyPart: async (o, p, pr) => {
+        await pause();
+        await j.applyPart(o, p, pr);
+        await pause();
+      },
+      finish: (o, u) => j.finish(o, u),
+    };
+  }
+
+  /** A small deterministic PRNG (mulberry32), so a failing schedule can be replayed. */
+  function prng(seed: number): () => number {
+    let a = seed;
+    return () => {
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  for (const seed of [1, 2, 3]) {
+    it(`clicks recorded while appends and compactions run are each counted once (schedule ${seed})`, async () => {
+      const random = prng(seed);
+      const clock = new FakeClock(Date.UTC(2026, 0, 1, 23, 59, 58));
+      const timers = new ManualTimers();
+      const ids = await makeLinks(30);
+      const limited = new Set(ids.slice(0, 3)); // links with max_clicks: rollups, no running count
+      const clicks = repo(clock, { timers, appendRows: 4, partRows: 5, compactIntervalMs: 3_000 }, (j) => slow(j, random));
+      await clicks.start();
+      const expected = new Map<number, number>();
+      let recorded = 0;
+      const work: Promise<unknown>[] = [];
+      for (let step = 0; step < 400; step++) {
+        const r = random();
+        if (r < 0.8) {
+          const id = ids[Math.floor(random() * ids.length)]!;
+          const ua = random() < 0.2 ? 'Googlebot/2.1' : 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0';
+          clicks.record({ id, maxClicks: limited.has(id) ? 1000 : null }, random() < 0.5 ? 'https://news.example/a' : undefined, ua, clock.now());
+          expected.set(id, (expected.get(id) ?? 0) + 1);
+          recorded++;
+        } else if (r < 0.9) {
+          clock.advance(400); // crosses midnight and several flush and compaction intervals
+          work.push(timers.fire());
+        } else if (r < 0.95) {
+          work.push(clicks.compactNow().catch(() => undefined));
+        } else {
+          const id = ids[Math.floor(random() * ids.length)]!;
+          const s = await clicks.stats(id, '2026-01-01', '2026-01-03');
+          expect(s.total).toBe(expected.get(id) ?? 0);
+        }
+        if (random() < 0.3) await new Promise((res) => setTimeout(res, random() < 0.5 ? 0 : 1));
+      }
+      // Every click appended, then the process dies (no close) in whatever state its compaction
+      // is, and a new one recovers from the database alone.
+      await Promise.all(work);
+      for (let round = 0; round < 3; round++) {
+        // The same links in each append: each click must be journaled once, not once per append.
+        for (const id of ids.slice(0, 10)) {
+          clicks.record({ id, maxClicks: limited.has(id) ? 1000 : null }, undefined, undefined, clock.now());
+          expected.set(id, (expected.get(id) ?? 0) + 1);
+          recorded++;
+        }
+        await clicks.journalNow();
+      }
+      for (const id of ids) expect((await clicks.stats(id, '2026-01-01', '2026-01-03')).total).toBe(expected.get(id) ?? 0);
+      const beforeCrash = await stored();
+      expect(beforeCrash.journal).toBeGreaterThan(0); // recovery below has work to do
+      clock.advance(TTL + 1);
+      const restarted = repo(clock);
+      await restarted.start();
+      const unlimited = [...expected].filter(([id]) => !limited.has(id)).reduce((n, [, c]) => n + c, 0);
+      expect(await stored()).toEqual({ rollups: recorded, counts: unlimited, journal: 0 });
+      for (const id of ids) expect((await restarted.stats(id, '2026-01-01', '2026-01-03')).total).toBe(expected.get(id) ?? 0);
+      const days = await database().db.selectFrom('click_rollups').select('day').distinct().execute();
+      expect(days.map((d) => d.day).sort()).toEqual(['2026-01-01', '2026-01-02']);
+      await restarted.close();
+    });
+  }
+
+  it('a crash loses only the clicks not yet appended to the journal', async () => {
+    const clock = new FakeClock();
+    const timers = new ManualTimers();
+    const ids = await makeLinks(4);
+    const first = repo(clock, { timers });
+    await first.start();
+    for (let i = 0; i < 40; i++) first.record({ id: ids[i % 4]!, maxClicks: null }, undefined, undefined, clock.now());
+    clock.advance(1000);
+    await timers.fire(); // the flush interval: appended
+    for (let i = 0; i < 15; i++) first.record({ id: ids[0]!, maxClicks: null }, undefined, undefined, clock.now());
+    // killed here: the 15 were only in memory
+    clock.advance(TTL + 1);
+    const second = repo(clock);
+    await second.start();
+    expect(await stored()).toEqual({ rollups: 40, counts: 40, journal: 0 });
+    await second.close();
+  });
 
   it('a compaction that fails resumes where it stopped and applies every part once', async () => {
     const clock = new FakeClock();
