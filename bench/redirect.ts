@@ -123,11 +123,14 @@ async function main(): Promise<void> {
       const after = await scrape(tny.url);
       const misses = metricValue(after, 'tny_link_cache_misses') - metricValue(before, 'tny_link_cache_misses');
       const hits = metricValue(after, 'tny_link_cache_hits') - metricValue(before, 'tny_link_cache_hits');
+      const compactions = metricValue(after, 'tny_click_compactions') - metricValue(before, 'tny_click_compactions');
       if (!t || !b) throw new Error('no results');
       const ratio = t.medianRps / b.medianRps;
       const s: ScenarioResult = {
         name,
-        description: `${description}; tny cache hit ratio ${fmt((hits / Math.max(1, hits + misses)) * 100, 1)}%`,
+        description:
+          `${description}; tny cache hit ratio ${fmt((hits / Math.max(1, hits + misses)) * 100, 1)}%, ` +
+          `click journal compactions during the rounds: ${compactions}`,
         tny: t,
         baseline: b,
         ratio,

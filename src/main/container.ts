@@ -169,6 +169,7 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
       help: 'Click rollup rows held in memory until compaction (SQLite click journal)',
       read: () => journal?.pendingRows() ?? 0,
     },
+    { name: 'tny_click_compactions', help: 'Click journal compactions finished since start', read: () => journal?.compactions ?? 0 },
   ]);
   const cache = new LinkCache(
     new LocalCache<CachedLink>({ max: config.CACHE_MAX_ENTRIES, clock }),

@@ -121,6 +121,8 @@ export class JournaledClickRepository implements ClickRepository, ClickSink {
   private lastRenewal = 0;
   private lastFlush = 0;
   private timer: unknown;
+  /** Compactions finished since start. */
+  compactions = 0;
   private readonly counters = { flushed: 0, failedFlushes: 0, dropped: 0, droppedReported: 0 };
 
   constructor(
@@ -342,6 +344,7 @@ export class JournaledClickRepository implements ClickRepository, ClickSink {
         await yieldToEventLoop();
       }
       await this.journal.finish(this.owner, current.progress.upto);
+      this.compactions++;
       this.compacting = undefined;
       this.lastCompaction = this.clock.now();
     } catch (err) {
