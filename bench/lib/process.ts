@@ -142,8 +142,14 @@ export interface TnyServer extends ServerProcess {
 export async function startTny(opts: TnyOptions): Promise<TnyServer> {
   const server = await startNodeServer({
     name: 'tny',
-    // The heap flag is the one `npm start` uses (package.json), so RSS is measured as shipped.
-    args: [...(opts.nodeFlags ?? ['--max-old-space-size=256']), process.env.BENCH_TNY_CLI ?? join(ROOT, 'dist/main/cli.js'), 'serve'],
+    // The heap cap is the one `npm start` uses (package.json), so tny is measured as shipped;
+    // extra flags (profiling) come on top of it, never instead of it.
+    args: [
+      `--max-old-space-size=${process.env.TNY_HEAP_MB ?? 256}`,
+      ...(opts.nodeFlags ?? []),
+      process.env.BENCH_TNY_CLI ?? join(ROOT, 'dist/main/cli.js'),
+      'serve',
+    ],
     env: {
       DATA_DIR: opts.dataDir,
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
