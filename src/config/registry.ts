@@ -23,6 +23,10 @@ export const registry = {
     'normal',
     ['normal', 'full'],
   ),
+  REDIS_URL: url(
+    'Redis URL (`redis://…`). When set, rate limits, the second cache tier and its invalidation are shared through it.',
+    ['redis:', 'rediss:'],
+  ),
   DATABASE_POOL_SIZE: int('Connections in the PostgreSQL pool.', 10, { min: 1, max: 1000 }),
   BODY_LIMIT: int('Largest accepted request body, in bytes.', 65_536, { min: 1024, max: 100 * 1024 * 1024 }),
 
@@ -58,7 +62,7 @@ export const registry = {
     60_000,
     { min: 0 },
   ),
-  CLICK_COMPACT_MAX_ROWS: int('Pending journal rows (distinct link × day × referrer × browser × OS) that trigger an early compaction.', 200_000, {
+  CLICK_COMPACT_MAX_ROWS: int('Pending journal rows (distinct link × day × referrer × browser × OS) that trigger an early compaction.', 100_000, {
     min: 1,
   }),
   CLICK_COMPACT_PART_ROWS: int('Rows per compaction transaction; requests run between transactions.', 250, { min: 1 }),

@@ -8,6 +8,7 @@ import { KyselyIdempotencyStore } from '../adapters/sql/kysely-idempotency-store
 import { KyselyLinkRepository } from '../adapters/sql/kysely-link-repository.js';
 import { KyselySettingsStore } from '../adapters/sql/kysely-settings-store.js';
 import { openDatabase, type OpenedDatabase } from '../adapters/sql/open-database.js';
+import { openRedis, type RedisHandle } from '../adapters/redis/open-redis.js';
 import { SqliteClickJournal } from '../adapters/sqlite/sqlite-click-journal.js';
 import { SqliteClickRepository } from '../adapters/sqlite/sqlite-click-repository.js';
 import type { Config } from '../config/config.js';
@@ -39,6 +40,8 @@ const JOURNAL_LEASE_TTL_MS = 30_000;
 
 export interface Container extends AppDeps {
   database: OpenedDatabase;
+  /** Present when REDIS_URL is set. */
+  redis: RedisHandle | undefined;
   accounts: AccountStore;
   lifecycle: Lifecycle;
 }
@@ -107,8 +110,32 @@ async function clickCounting(
   return { clicks: journal, recorder: journal, journal };
 }
 
-function healthChecks(config: Config, database: OpenedDatabase, ctx: ShortenerContext, clock: Clock): HealthCheck[] {
+function healthChecks(
+  config: Config,
+  database: OpenedDatabase,
+  redis: RedisHandle | undefined,
+  ctx: ShortenerContext,
+  clock: Clock,
+): HealthCheck[] {
+  const redisCheck: HealthCheck[] = redis
+    ? [
+        {
+          name: 'redis',
+          async check() {
+            const started = clock.now();
+            try {
+              await redis.redis.ping();
+              return { status: 'healthy', latency_ms: clock.now() - started };
+            } catch (err) {
+              // tny keeps serving without Redis (each user of it has its fallback), so degraded.
+              return { status: 'warning', error: err instanceof Error ? err.message : String(err) };
+            }
+          },
+        },
+      ]
+    : [];
   return [
+    ...redisCheck,
     {
       name: 'database',
       async check() {
@@ -155,6 +182,7 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
     sqliteSynchronous: config.SQLITE_SYNCHRONOUS,
     onIdleError: (err) => logger.warn({ err }, 'an idle database connection failed; the pool replaces it'),
   }));
+  const redis = config.REDIS_URL ? lifecycle.add('redis', await openRedis(config.REDIS_URL)) : undefined;
   const links = new KyselyLinkRepository(database.db, database.dialect);
   const { clicks, recorder, journal } = await clickCounting(config, database, clock, logger, () => metrics);
   lifecycle.add('click recorder', recorder);
@@ -203,6 +231,7 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
     config,
     logger,
     database,
+    redis,
     accounts,
     lifecycle,
     shortener,
@@ -218,6 +247,6 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
           : undefined,
       password: bucket(config.RATE_LIMIT_PASSWORD_BURST, config.RATE_LIMIT_PASSWORD_PER_MINUTE / 60),
     },
-    health: healthChecks(config, database, shortener, clock),
+    health: healthChecks(config, database, redis, shortener, clock),
   };
 }

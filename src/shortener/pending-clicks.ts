@@ -1,23 +1,11 @@
 import type { ClickAggregate, ClickBatch, ClickDimensions } from './clicks.js';
 
-/** A rollup row held in memory; `journaled` of its clicks are already in the journal. */
-interface Row extends ClickAggregate {
+/** A link's second and further rows (most links have one row per compaction interval). */
+interface ExtraRow {
+  dims: number;
+  clicks: number;
   journaled: number;
 }
-
-/** One link's pending rows and running count. */
-interface LinkEntry {
-  linkId: number;
-  rows: Row[];
-  /** Built once a link has more than INDEX_AFTER rows. */
-  index: Map<string, Row> | undefined;
-  count: number;
-  countJournaled: number;
-  /** In the dirty list: has clicks not yet journaled. */
-  dirty: boolean;
-}
-
-const INDEX_AFTER = 8;
 
 /** The clicks of one journal append. */
 export interface JournalDelta {
@@ -26,16 +14,55 @@ export interface JournalDelta {
   rollback(): void;
 }
 
+/** Interns click dimensions as small ids: nested maps on the (constant) strings, no key built. */
+class DimensionsTable {
+  private readonly root = new Map<string, Map<string, Map<string, { day: string; bot: boolean; id: number }[]>>>();
+  private readonly list: ClickDimensions[] = [];
+
+  intern(d: ClickDimensions): number {
+    let byOs = this.root.get(d.browser);
+    if (!byOs) this.root.set(d.browser, (byOs = new Map()));
+    let byReferrer = byOs.get(d.os);
+    if (!byReferrer) byOs.set(d.os, (byReferrer = new Map()));
+    let entries = byReferrer.get(d.referrer);
+    if (!entries) byReferrer.set(d.referrer, (entries = []));
+    for (const e of entries) if (e.day === d.day && e.bot === d.bot) return e.id;
+    const id = this.list.length;
+    this.list.push({ day: d.day, referrer: d.referrer, browser: d.browser, os: d.os, bot: d.bot });
+    entries.push({ day: d.day, bot: d.bot, id });
+    return id;
+  }
+
+  get(id: number): ClickDimensions {
+    return this.list[id]!;
+  }
+}
+
+const INITIAL_SLOTS = 1024;
+
 /**
- * Clicks accumulated in memory between compactions (ADR 6), per link id — a number, so
- * counting a click builds no string and allocates nothing once its row exists. Each row
- * tracks how many of its clicks are journaled; `takeDelta` hands out the rest for the next
- * append. Everything here is applied to the database by compaction, as `parts`.
+ * Clicks accumulated in memory between compactions (ADR 6). One slot per link in typed arrays
+ * (its first rollup row, its running count, what of both is journaled, a dirty flag): ~75
+ * bytes a link, and counting a click allocates nothing. A link's further rows (another day,
+ * referrer, browser…) are small objects. `takeDelta` hands out what is not journaled yet for
+ * the next append; compaction applies everything as `parts`.
  */
 export class PendingClicks {
-  private readonly links = new Map<number, LinkEntry>();
-  private dirty: LinkEntry[] = [];
+  private readonly slotOf = new Map<number, number>();
+  private readonly table = new DimensionsTable();
+  private linkIds = new Float64Array(INITIAL_SLOTS);
+  /** The first row's dimensions id; -1 when the link has only a running count. */
+  private dims = new Int32Array(INITIAL_SLOTS);
+  private clicks = new Uint32Array(INITIAL_SLOTS);
+  private journaled = new Uint32Array(INITIAL_SLOTS);
+  private counts = new Uint32Array(INITIAL_SLOTS);
+  private countsJournaled = new Uint32Array(INITIAL_SLOTS);
+  private dirtyFlags = new Uint8Array(INITIAL_SLOTS);
+  private extras: (ExtraRow[] | undefined)[] = [];
+  private slots = 0;
   private rowCount = 0;
+  private dirty = new Int32Array(INITIAL_SLOTS);
+  private dirtyCount = 0;
 
   /** Distinct rollup rows held. */
   get size(): number {
@@ -44,7 +71,7 @@ export class PendingClicks {
 
   /** Links with clicks not yet journaled. */
   get dirtyLinks(): number {
-    return this.dirty.length;
+    return this.dirtyCount;
   }
 
   /**
@@ -53,78 +80,70 @@ export class PendingClicks {
    * a new row and `maxRows` rows are held.
    */
   record(linkId: number, d: ClickDimensions, addToCount: boolean, maxRows = Infinity): boolean {
-    let link = this.links.get(linkId);
-    let row = link && find(link, d);
-    if (!row) {
-      if (this.rowCount >= maxRows) return false;
-      link ??= this.newLink(linkId);
-      row = this.newRow(link, { linkId, day: d.day, referrer: d.referrer, browser: d.browser, os: d.os, bot: d.bot, clicks: 0 });
+    const dimsId = this.table.intern(d);
+    const slot = this.slotOf.get(linkId);
+    if (slot !== undefined && this.dims[slot] === dimsId) {
+      this.clicks[slot]!++; // the common case: the link's one row
+    } else {
+      if (!this.addToRow(linkId, slot, dimsId, 1, 0, maxRows)) return false;
     }
-    row.clicks++;
-    if (addToCount) link!.count++;
-    if (!link!.dirty) {
-      link!.dirty = true;
-      this.dirty.push(link!);
-    }
+    const s = slot ?? this.slotOf.get(linkId)!;
+    if (addToCount) this.counts[s]!++;
+    this.markDirty(s);
     return true;
   }
 
-  /** Adds a batch that is already in the journal (recovery). Takes ownership of its rows. */
+  /** Adds a batch that is already in the journal (recovery). */
   addJournaled(batch: ClickBatch): void {
     for (const r of batch.rollups) {
-      if (r.clicks === 0) continue;
-      const link = this.links.get(r.linkId) ?? this.newLink(r.linkId);
-      const row = find(link, r);
-      if (row) {
-        row.clicks += r.clicks;
-        row.journaled += r.clicks;
-      } else this.newRow(link, r, r.clicks);
+      if (r.clicks !== 0) this.addToRow(r.linkId, this.slotOf.get(r.linkId), this.table.intern(r), r.clicks, r.clicks, Infinity);
     }
-    for (const [id, n] of batch.counts) {
-      if (n === 0) continue;
-      const link = this.links.get(id) ?? this.newLink(id);
-      link.count += n;
-      link.countJournaled += n;
-    }
+    for (const [id, n] of batch.counts) this.addToCount(id, n, n);
   }
 
   /**
-   * The clicks not yet journaled, of up to `maxRows` rows (whole links), as a batch to append.
-   * They count as journaled from now on, so clicks counted while the append runs go into the
-   * next delta, not this one again; rollback() (the append failed) hands them back.
+   * The clicks not yet journaled, of up to about `maxRows` rows (whole links), as a batch to
+   * append. They count as journaled from now on, so clicks counted while the append runs go
+   * into the next delta, not this one again; rollback() (the append failed) hands them back.
    */
   takeDelta(maxRows = Infinity): JournalDelta {
     const batch: ClickBatch = { rollups: [], counts: new Map() };
-    const taken: { row: Row | null; link: LinkEntry; n: number }[] = [];
-    let links = 0;
-    while (links < this.dirty.length && batch.rollups.length < maxRows) {
-      const link = this.dirty[links++]!;
-      link.dirty = false;
-      for (const row of link.rows) {
-        const n = row.clicks - row.journaled;
-        if (n === 0) continue;
-        batch.rollups.push({ linkId: row.linkId, day: row.day, referrer: row.referrer, browser: row.browser, os: row.os, bot: row.bot, clicks: n });
-        row.journaled += n;
-        taken.push({ row, link, n });
+    const taken: { slot: number; row: ExtraRow | 'first' | 'count'; n: number }[] = [];
+    let i = 0;
+    while (i < this.dirtyCount && batch.rollups.length < maxRows) {
+      const slot = this.dirty[i++]!;
+      this.dirtyFlags[slot] = 0;
+      const linkId = this.linkIds[slot]!;
+      const first = this.clicks[slot]! - this.journaled[slot]!;
+      if (this.dims[slot]! >= 0 && first > 0) {
+        this.journaled[slot]! += first;
+        batch.rollups.push(this.aggregate(linkId, this.dims[slot]!, first));
+        taken.push({ slot, row: 'first', n: first });
       }
-      const n = link.count - link.countJournaled;
-      if (n !== 0) {
-        batch.counts.set(link.linkId, n);
-        link.countJournaled += n;
-        taken.push({ row: null, link, n });
+      for (const e of this.extras[slot] ?? []) {
+        const n = e.clicks - e.journaled;
+        if (n === 0) continue;
+        e.journaled += n;
+        batch.rollups.push(this.aggregate(linkId, e.dims, n));
+        taken.push({ slot, row: e, n });
+      }
+      const n = this.counts[slot]! - this.countsJournaled[slot]!;
+      if (n > 0) {
+        this.countsJournaled[slot]! += n;
+        batch.counts.set(linkId, n);
+        taken.push({ slot, row: 'count', n });
       }
     }
-    this.dirty = this.dirty.slice(links);
+    this.dirty.copyWithin(0, i, this.dirtyCount);
+    this.dirtyCount -= i;
     return {
       batch,
       rollback: () => {
         for (const t of taken) {
-          if (t.row) t.row.journaled -= t.n;
-          else t.link.countJournaled -= t.n;
-          if (!t.link.dirty) {
-            t.link.dirty = true;
-            this.dirty.push(t.link);
-          }
+          if (t.row === 'first') this.journaled[t.slot]! -= t.n;
+          else if (t.row === 'count') this.countsJournaled[t.slot]! -= t.n;
+          else t.row.journaled -= t.n;
+          this.markDirty(t.slot);
         }
       },
     };
@@ -137,43 +156,43 @@ export class PendingClicks {
    */
   splitUnjournaled(): PendingClicks {
     const rest = new PendingClicks();
-    for (const link of this.dirty) {
-      link.dirty = false;
-      for (const row of link.rows) {
-        const n = row.clicks - row.journaled;
-        if (n === 0) continue;
-        row.clicks = row.journaled;
-        rest.record(link.linkId, row, false);
-        const moved = rest.links.get(link.linkId)!;
-        find(moved, row)!.clicks += n - 1;
+    for (let i = 0; i < this.dirtyCount; i++) {
+      const slot = this.dirty[i]!;
+      this.dirtyFlags[slot] = 0;
+      const linkId = this.linkIds[slot]!;
+      const first = this.clicks[slot]! - this.journaled[slot]!;
+      if (this.dims[slot]! >= 0 && first > 0) {
+        this.clicks[slot] = this.journaled[slot]!;
+        rest.addToRow(linkId, rest.slotOf.get(linkId), rest.table.intern(this.table.get(this.dims[slot]!)), first, 0, Infinity);
       }
-      const n = link.count - link.countJournaled;
-      if (n !== 0) {
-        link.count = link.countJournaled;
-        const moved = rest.links.get(link.linkId) ?? rest.newLink(link.linkId);
-        moved.count += n;
-        if (!moved.dirty) {
-          moved.dirty = true;
-          rest.dirty.push(moved);
-        }
+      for (const e of this.extras[slot] ?? []) {
+        const n = e.clicks - e.journaled;
+        if (n === 0) continue;
+        e.clicks = e.journaled;
+        rest.addToRow(linkId, rest.slotOf.get(linkId), rest.table.intern(this.table.get(e.dims)), n, 0, Infinity);
+      }
+      const n = this.counts[slot]! - this.countsJournaled[slot]!;
+      if (n > 0) {
+        this.counts[slot] = this.countsJournaled[slot]!;
+        rest.addToCount(linkId, n, 0);
       }
     }
-    this.dirty = [];
+    this.dirtyCount = 0;
     return rest;
   }
 
   /** Clicks held for the link's running count, for links above `afterLinkId`. */
   count(linkId: number, afterLinkId = 0): number {
-    return linkId > afterLinkId ? (this.links.get(linkId)?.count ?? 0) : 0;
+    if (linkId <= afterLinkId) return 0;
+    const slot = this.slotOf.get(linkId);
+    return slot === undefined ? 0 : this.counts[slot]!;
   }
 
-  /** The link's rows within [fromDay, toDay] (copies), for links above `afterLinkId`. */
+  /** The link's rows within [fromDay, toDay], for links above `afterLinkId`. */
   rowsOf(linkId: number, fromDay: string, toDay: string, afterLinkId = 0): ClickAggregate[] {
-    if (linkId <= afterLinkId) return [];
-    const rows = this.links.get(linkId)?.rows ?? [];
-    return rows
-      .filter((r) => r.clicks !== 0 && r.day >= fromDay && r.day <= toDay)
-      .map((r) => ({ linkId: r.linkId, day: r.day, referrer: r.referrer, browser: r.browser, os: r.os, bot: r.bot, clicks: r.clicks }));
+    const slot = this.slotOf.get(linkId);
+    if (linkId <= afterLinkId || slot === undefined) return [];
+    return this.rowsAt(slot).filter((r) => r.day >= fromDay && r.day <= toDay);
   }
 
   /**
@@ -182,50 +201,109 @@ export class PendingClicks {
    * of each. The cut depends only on the contents, so the same clicks always give the same parts.
    */
   *parts(partRows: number, afterLinkId = 0): Generator<{ batch: ClickBatch; lastLinkId: number }> {
-    const ids = [...this.links.keys()].filter((id) => id > afterLinkId).sort((a, b) => a - b);
+    const ids = [...this.slotOf.keys()].filter((id) => id > afterLinkId).sort((a, b) => a - b);
     let i = 0;
     while (i < ids.length) {
       const batch: ClickBatch = { rollups: [], counts: new Map() };
       let lastLinkId = 0;
       while (i < ids.length && batch.rollups.length + batch.counts.size < partRows) {
-        const link = this.links.get(ids[i++]!)!;
-        for (const r of link.rows) {
-          if (r.clicks !== 0) batch.rollups.push({ linkId: r.linkId, day: r.day, referrer: r.referrer, browser: r.browser, os: r.os, bot: r.bot, clicks: r.clicks });
-        }
-        if (link.count !== 0) batch.counts.set(link.linkId, link.count);
-        lastLinkId = link.linkId;
+        const linkId = ids[i++]!;
+        const slot = this.slotOf.get(linkId)!;
+        batch.rollups.push(...this.rowsAt(slot));
+        if (this.counts[slot]! > 0) batch.counts.set(linkId, this.counts[slot]!);
+        lastLinkId = linkId;
       }
       yield { batch, lastLinkId };
     }
   }
 
-  private newLink(linkId: number): LinkEntry {
-    const link: LinkEntry = { linkId, rows: [], index: undefined, count: 0, countJournaled: 0, dirty: false };
-    this.links.set(linkId, link);
-    return link;
+  /** The slot's rows with clicks, as aggregates. */
+  private rowsAt(slot: number): ClickAggregate[] {
+    const linkId = this.linkIds[slot]!;
+    const out: ClickAggregate[] = [];
+    if (this.dims[slot]! >= 0 && this.clicks[slot]! > 0) out.push(this.aggregate(linkId, this.dims[slot]!, this.clicks[slot]!));
+    for (const e of this.extras[slot] ?? []) if (e.clicks > 0) out.push(this.aggregate(linkId, e.dims, e.clicks));
+    return out;
   }
 
-  private newRow(link: LinkEntry, r: ClickAggregate, journaled = 0): Row {
-    const row = r as Row;
-    row.journaled = journaled;
-    link.rows.push(row);
-    if (link.index) link.index.set(dimensionKey(row), row);
-    else if (link.rows.length > INDEX_AFTER) link.index = new Map(link.rows.map((x) => [dimensionKey(x), x]));
-    this.rowCount++;
-    return row;
+  private aggregate(linkId: number, dims: number, clicks: number): ClickAggregate {
+    const d = this.table.get(dims);
+    return { linkId, day: d.day, referrer: d.referrer, browser: d.browser, os: d.os, bot: d.bot, clicks };
+  }
+
+  /** Adds to the link's row with `dimsId`, making it (false when that would pass maxRows). */
+  private addToRow(linkId: number, slot: number | undefined, dimsId: number, n: number, journaled: number, maxRows: number): boolean {
+    if (slot === undefined) {
+      if (this.rowCount >= maxRows) return false;
+      slot = this.newSlot(linkId, dimsId);
+      this.rowCount++;
+      this.clicks[slot] = n;
+      this.journaled[slot] = journaled;
+    } else if (this.dims[slot] === dimsId) {
+      this.clicks[slot]! += n;
+      this.journaled[slot]! += journaled;
+    } else if (this.dims[slot] === -1) {
+      if (this.rowCount >= maxRows) return false;
+      this.dims[slot] = dimsId;
+      this.rowCount++;
+      this.clicks[slot] = n;
+      this.journaled[slot] = journaled;
+    } else {
+      const extras = (this.extras[slot] ??= []);
+      const row = extras.find((e) => e.dims === dimsId);
+      if (row) {
+        row.clicks += n;
+        row.journaled += journaled;
+      } else {
+        if (this.rowCount >= maxRows) return false;
+        extras.push({ dims: dimsId, clicks: n, journaled });
+        this.rowCount++;
+      }
+    }
+    if (n > journaled) this.markDirty(slot);
+    return true;
+  }
+
+  private addToCount(linkId: number, n: number, journaled: number): void {
+    if (n === 0) return;
+    const slot = this.slotOf.get(linkId) ?? this.newSlot(linkId, -1);
+    this.counts[slot]! += n;
+    this.countsJournaled[slot]! += journaled;
+    if (n > journaled) this.markDirty(slot);
+  }
+
+  private markDirty(slot: number): void {
+    if (this.dirtyFlags[slot] === 1) return;
+    this.dirtyFlags[slot] = 1;
+    if (this.dirtyCount === this.dirty.length) this.dirty = grow(this.dirty, this.dirty.length * 2);
+    this.dirty[this.dirtyCount++] = slot;
+  }
+
+  private newSlot(linkId: number, dimsId: number): number {
+    if (this.slots === this.linkIds.length) {
+      const size = this.slots * 2;
+      this.linkIds = grow(this.linkIds, size);
+      this.dims = grow(this.dims, size);
+      this.clicks = grow(this.clicks, size);
+      this.journaled = grow(this.journaled, size);
+      this.counts = grow(this.counts, size);
+      this.countsJournaled = grow(this.countsJournaled, size);
+      this.dirtyFlags = grow(this.dirtyFlags, size);
+    }
+    const slot = this.slots++;
+    this.slotOf.set(linkId, slot);
+    this.linkIds[slot] = linkId;
+    this.dims[slot] = dimsId;
+    return slot;
   }
 }
 
-function dimensionKey(d: ClickDimensions): string {
-  return `${d.day}\u0000${d.referrer}\u0000${d.browser}\u0000${d.os}\u0000${d.bot ? 1 : 0}`;
-}
+type TypedArray = Float64Array | Int32Array | Uint32Array | Uint8Array;
 
-function find(link: LinkEntry, d: ClickDimensions): Row | undefined {
-  if (link.index) return link.index.get(dimensionKey(d));
-  for (const x of link.rows) {
-    if (x.day === d.day && x.referrer === d.referrer && x.browser === d.browser && x.os === d.os && x.bot === d.bot) return x;
-  }
-  return undefined;
+function grow<T extends TypedArray>(a: T, size: number): T {
+  const next = new (a.constructor as new (n: number) => T)(size);
+  next.set(a);
+  return next;
 }
 
 /** A journal body: a batch as flat JSON arrays (compact and quick to parse). */
