@@ -36,21 +36,31 @@ class ManualTimers implements IntervalTimers {
 }
 const TTL = 30_000;
 
+/** `inner` with some of its methods replaced (the rest delegate to it). */
+function withJournal(inner: ClickJournal, overrides: Partial<ClickJournal>): ClickJournal {
+  return {
+    acquire: (o, t, g) => inner.acquire(o, t, g),
+    release: (o) => inner.release(o),
+    progress: () => inner.progress(),
+    forEach: (a, u, v) => inner.forEach(a, u, v),
+    append: (o, b) => inner.append(o, b),
+    applyPart: (o, p, pr) => inner.applyPart(o, p, pr),
+    finish: (o, u) => inner.finish(o, u),
+    ...overrides,
+  };
+}
+
 class Crash extends Error {}
 
 /** A journal that "dies" (throws) at a chosen call, to leave the database as a crash would. */
 function crashing(inner: ClickJournal, at: { applyPart?: number; finish?: boolean; append?: number }): ClickJournal {
   let parts = 0;
   let appends = 0;
-  return {
-    acquire: (o, t, g) => inner.acquire(o, t, g),
-    release: (o) => inner.release(o),
-    progress: () => inner.progress(),
-    forEach: (a, u, v) => inner.forEach(a, u, v),
+  return withJournal(inner, {
     append: (o, b) => (at.append !== undefined && appends++ >= at.append ? Promise.reject(new Crash('append')) : inner.append(o, b)),
     applyPart: (o, p, pr) => (at.applyPart !== undefined && parts++ >= at.applyPart ? Promise.reject(new Crash('part')) : inner.applyPart(o, p, pr)),
     finish: (o, u) => (at.finish ? Promise.reject(new Crash('finish')) : inner.finish(o, u)),
-  };
+  });
 }
 
 describe('click journal (ADR 6) [sqlite]', () => {
@@ -137,13 +147,7 @@ describe('click journal (ADR 6) [sqlite]', () => {
     const clock = new FakeClock();
     const ids = await makeLinks(9);
     // A part's commit and the step after it are apart in time, as they can be on any engine.
-    const clicks = repo(clock, { partRows: 1 }, (j) => ({
-      acquire: j.acquire.bind(j),
-      release: j.release.bind(j),
-      progress: j.progress.bind(j),
-      forEach: j.forEach.bind(j),
-      append: j.append.bind(j),
-      finish: j.finish.bind(j),
+    const clicks = repo(clock, { partRows: 1 }, (j) => withJournal(j, {
       applyPart: async (o, p, pr) => {
         await j.applyPart(o, p, pr);
         await new Promise((r) => setTimeout(r, 2));
@@ -202,11 +206,7 @@ describe('click journal (ADR 6) [sqlite]', () => {
   /** A journal whose writes take a random 0–2 ms, so clicks arrive while appends and parts are in flight. */
   function slow(j: ClickJournal, random: () => number): ClickJournal {
     const pause = () => new Promise((r) => setTimeout(r, Math.floor(random() * 3)));
-    return {
-      acquire: (o, t, g) => j.acquire(o, t, g),
-      release: (o) => j.release(o),
-      progress: () => j.progress(),
-      forEach: (a, u, v) => j.forEach(a, u, v),
+    return withJournal(j, {
       append: async (o, b) => {
         await pause();
         return j.append(o, b);
@@ -216,8 +216,7 @@ describe('click journal (ADR 6) [sqlite]', () => {
         await j.applyPart(o, p, pr);
         await pause();
       },
-      finish: (o, u) => j.finish(o, u),
-    };
+    });
   }
 
   /** A small deterministic PRNG (mulberry32), so a failing schedule can be replayed. */
@@ -312,13 +311,7 @@ describe('click journal (ADR 6) [sqlite]', () => {
     const clock = new FakeClock();
     const ids = await makeLinks(12);
     let failures = 1;
-    const clicks = repo(clock, {}, (j) => ({
-      acquire: j.acquire.bind(j),
-      release: j.release.bind(j),
-      progress: j.progress.bind(j),
-      forEach: j.forEach.bind(j),
-      append: j.append.bind(j),
-      finish: j.finish.bind(j),
+    const clicks = repo(clock, {}, (j) => withJournal(j, {
       applyPart: async (o, p, pr) => {
         if (pr.doneLinkId > ids[5]! && failures-- > 0) throw new Error('disk hiccup');
         await j.applyPart(o, p, pr);
