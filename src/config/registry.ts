@@ -67,12 +67,29 @@ export const registry = {
   }),
   CLICK_COMPACT_PART_ROWS: int('Rows per compaction transaction; requests run between transactions.', 250, { min: 1 }),
 
-  RATE_LIMIT_WRITE_BURST: int('Token-bucket burst for API writes, per API key and per client IP.', 100, { min: 1 }),
-  RATE_LIMIT_WRITE_PER_SECOND: num('Token-bucket refill for API writes, per second.', 10, { min: 0.001 }),
-  RATE_LIMIT_REDIRECT_BURST: int('Token-bucket burst for redirects per client IP; 0 turns the limit off.', 0, { min: 0 }),
-  RATE_LIMIT_REDIRECT_PER_SECOND: num('Token-bucket refill for redirects per client IP, per second.', 50, { min: 0.001 }),
+  RATE_LIMIT_WRITE_BURST: int('Burst (the limit) for API writes, per API key and per client IP.', 100, { min: 1 }),
+  RATE_LIMIT_WRITE_PER_SECOND: num('Sustained rate of API writes, per second.', 10, { min: 0.001 }),
+  RATE_LIMIT_REDIRECT_BURST: int('Burst (the limit) for redirects per client IP; 0 turns the limit off.', 0, { min: 0 }),
+  RATE_LIMIT_REDIRECT_PER_SECOND: num('Sustained rate of redirects per client IP, per second.', 50, { min: 0.001 }),
   RATE_LIMIT_PASSWORD_BURST: int('Password attempts per link and client IP before limiting.', 5, { min: 1 }),
   RATE_LIMIT_PASSWORD_PER_MINUTE: num('Password attempts regained per minute.', 5, { min: 0.001 }),
+  RATE_LIMIT_ALGORITHM: oneOf(
+    'Rate-limit algorithm (docs/patterns/rate-limiting.md). A burst B at R per second is B per B/R-second window for the window algorithms.',
+    'token-bucket',
+    ['token-bucket', 'gcra', 'sliding-counter', 'sliding-log', 'fixed-window'],
+  ),
+  RATE_LIMIT_REDIS_FAILURE: oneOf(
+    'With REDIS_URL, what a rate-limit check does while Redis is unreachable: `open` allows, `closed` refuses (429), `local` limits in-process.',
+    'local',
+    ['open', 'closed', 'local'],
+  ),
+  RATE_LIMIT_REDIS_PREFIX: str('Prefix of rate-limit keys in Redis.', 'tny:rl:'),
+  RATE_LIMIT_REDIS_TIMEOUT_MS: int('A rate-limit check waits this long for Redis before applying RATE_LIMIT_REDIS_FAILURE.', 250, {
+    min: 1,
+  }),
+  RATE_LIMIT_MAX_KEYS: int('Keys (client IPs, API keys) each in-process limiter remembers; the least recently used is forgotten.', 100_000, {
+    min: 1,
+  }),
 
   IDEMPOTENCY_TTL_SECONDS: int('How long an `Idempotency-Key` replays its first answer.', 86_400, { min: 1 }),
   AUTH_CACHE_TTL_SECONDS: int('How long a checked API key is trusted before it is read again (revocation delay).', 5, {

@@ -37,6 +37,12 @@ export class Metrics {
     labelNames: ['limit'],
     registers: [this.registry],
   });
+  readonly rateLimitStoreFailures = new Counter({
+    name: 'tny_rate_limit_store_failures_total',
+    help: 'Rate-limit checks decided by RATE_LIMIT_REDIS_FAILURE because Redis did not answer',
+    labelNames: ['policy'],
+    registers: [this.registry],
+  });
   readonly clickFlushErrors = new Counter({
     name: 'tny_click_flush_errors_total',
     help: 'Click flushes that failed (their clicks are retried)',

@@ -23,7 +23,9 @@ import { systemClock, type Clock } from '../platform/clock.js';
 import type { HealthCheck } from '../platform/health/health.js';
 import { FeistelPermutation } from '../platform/ids/feistel-permutation.js';
 import { Lifecycle } from '../platform/lifecycle.js';
-import { MemoryTokenBucket } from '../platform/rate-limit/token-bucket.js';
+import { createRateLimiter } from '../platform/rate-limit/create-rate-limiter.js';
+import { ruleFromRate } from '../platform/rate-limit/rules.js';
+import { StoreOutage } from '../platform/rate-limit/store-outage.js';
 import { ClickRecorder, type ClickSink } from '../shortener/click-recorder.js';
 import { JournaledClickRepository } from '../shortener/journaled-clicks.js';
 import type { ClickRepository } from '../shortener/ports.js';
@@ -225,8 +227,30 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
     },
   };
   const accounts = new KyselyAccountStore(database.db);
-  const bucket = (capacity: number, refillPerSecond: number) =>
-    new MemoryTokenBucket({ capacity, refillPerSecond, clock, maxKeys: 100_000 });
+  // Rate limits: in-process, or shared through Redis when it is configured (one outage log per
+  // outage for all limiters, a metric per check decided by RATE_LIMIT_REDIS_FAILURE).
+  const policy = config.RATE_LIMIT_REDIS_FAILURE;
+  const outage = new StoreOutage({
+    clock,
+    probeIntervalMs: 1000,
+    onChange: (e) =>
+      e.state === 'down'
+        ? logger.warn({ err: e.error, policy }, 'rate limits: Redis unreachable, applying RATE_LIMIT_REDIS_FAILURE')
+        : logger.info({ downMs: e.downMs, failedChecks: e.failedChecks }, 'rate limits: Redis reachable again'),
+  });
+  const bucket = (name: string, burst: number, perSecond: number) =>
+    createRateLimiter(ruleFromRate(config.RATE_LIMIT_ALGORITHM, burst, perSecond), {
+      clock,
+      maxKeys: config.RATE_LIMIT_MAX_KEYS,
+      shared: redis && {
+        client: redis.redis,
+        prefix: `${config.RATE_LIMIT_REDIS_PREFIX}${config.RATE_LIMIT_ALGORITHM}:${name}:`,
+        policy,
+        outage,
+        timeoutMs: config.RATE_LIMIT_REDIS_TIMEOUT_MS,
+        onFailure: () => metrics.rateLimitStoreFailures.labels(policy).inc(),
+      },
+    });
   return {
     config,
     logger,
@@ -239,13 +263,13 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
     auth: new Authenticator(accounts, new LocalCache({ max: 10_000, clock }), config.AUTH_CACHE_TTL_SECONDS * 1000),
     idempotency: new KyselyIdempotencyStore(database.db),
     limiters: {
-      writeIp: bucket(config.RATE_LIMIT_WRITE_BURST, config.RATE_LIMIT_WRITE_PER_SECOND),
-      writeKey: bucket(config.RATE_LIMIT_WRITE_BURST, config.RATE_LIMIT_WRITE_PER_SECOND),
+      writeIp: bucket('write_ip', config.RATE_LIMIT_WRITE_BURST, config.RATE_LIMIT_WRITE_PER_SECOND),
+      writeKey: bucket('write_key', config.RATE_LIMIT_WRITE_BURST, config.RATE_LIMIT_WRITE_PER_SECOND),
       redirectIp:
         config.RATE_LIMIT_REDIRECT_BURST > 0
-          ? bucket(config.RATE_LIMIT_REDIRECT_BURST, config.RATE_LIMIT_REDIRECT_PER_SECOND)
+          ? bucket('redirect', config.RATE_LIMIT_REDIRECT_BURST, config.RATE_LIMIT_REDIRECT_PER_SECOND)
           : undefined,
-      password: bucket(config.RATE_LIMIT_PASSWORD_BURST, config.RATE_LIMIT_PASSWORD_PER_MINUTE / 60),
+      password: bucket('password', config.RATE_LIMIT_PASSWORD_BURST, config.RATE_LIMIT_PASSWORD_PER_MINUTE / 60),
     },
     health: healthChecks(config, database, redis, shortener, clock),
   };
