@@ -168,6 +168,77 @@ describe('HashRing: determinism', () => {
   });
 });
 
+/**
+ * The ring's definition, computed the slow way: every point murmur3(`${id}#${i}`), the owner of
+ * a hash is the node of the first point ≥ it in (point, id) order, wrapping to the smallest.
+ */
+function oracleOwner(nodes: ReadonlyArray<{ id: string; weight: number }>, vnodes: number, hash: number): string {
+  let best: { point: number; id: string } | undefined;
+  let lowest: { point: number; id: string } | undefined;
+  const before = (a: { point: number; id: string }, b: { point: number; id: string } | undefined) =>
+    b === undefined || a.point < b.point || (a.point === b.point && a.id < b.id);
+  for (const { id, weight } of nodes) {
+    const count = Math.max(1, Math.round(weight * vnodes));
+    for (let i = 0; i < count; i++) {
+      const candidate = { point: murmur3_32String(`${id}#${i}`), id };
+      if (before(candidate, lowest)) lowest = candidate;
+      if (candidate.point >= hash && before(candidate, best)) best = candidate;
+    }
+  }
+  return (best ?? lowest)!.id;
+}
+
+describe('HashRing: agrees with the definition', () => {
+  it('finds the same owner as a linear scan, for any small ring and any hash', () => {
+    const node = fc.record({ id: fc.string({ minLength: 1, maxLength: 6 }), weight: fc.constantFrom(0.01, 0.5, 1, 2.5) });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(node, { minLength: 1, maxLength: 8, selector: (n) => n.id }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 1, maxLength: 20 }),
+        (nodes, vnodes, hashes) => {
+          const ring = new HashRing(nodes, { vnodes });
+          // Edges: the ends of the hash space and every point itself, ±1.
+          const points = nodes.flatMap(({ id, weight }) =>
+            Array.from({ length: Math.max(1, Math.round(weight * vnodes)) }, (_, i) => murmur3_32String(`${id}#${i}`)),
+          );
+          const probes = [0, 0xffffffff, ...hashes, ...points.slice(0, 30).flatMap((p) => [p - 1, p, p + 1])].filter(
+            (h) => h >= 0 && h <= 0xffffffff,
+          );
+          for (const h of probes) expect(ring.lookupHash(h)).toBe(oracleOwner(nodes, vnodes, h));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('agrees with the linear scan on 2,000 keys for 10 nodes × 150 points', () => {
+    const nodes = names(10).map((id) => ({ id, weight: 1 }));
+    const ring = new HashRing(nodes);
+    for (const key of keys.slice(0, 2_000)) expect(ring.lookup(key)).toBe(oracleOwner(nodes, 150, murmur3_32String(key)));
+  });
+});
+
+describe('HashRing: colliding points', () => {
+  // A real 32-bit collision, found by searching `node-<i>#0` for i < 400,000.
+  const [low, high] = ['node-11764', 'node-319880'];
+  const point = murmur3_32String(`${low}#0`);
+
+  it('orders points that collide by node id, whatever the insertion order', () => {
+    expect(murmur3_32String(`${high}#0`)).toBe(point);
+    const nodes = [{ id: high, weight: 1 }, { id: 'other', weight: 1 }, { id: low, weight: 1 }];
+    const a = new HashRing(nodes, { vnodes: 1 });
+    const b = new HashRing([...nodes].reverse(), { vnodes: 1 });
+    for (const h of [point - 1, point, point + 1, 0, 0xffffffff]) {
+      expect(a.lookupHash(h)).toBe(b.lookupHash(h));
+      expect(a.lookupHash(h)).toBe(oracleOwner(nodes, 1, h));
+    }
+    expect(a.lookupHash(point)).toBe(low);
+    a.remove(low);
+    expect(a.lookupHash(point)).toBe(high);
+  });
+});
+
 describe('HashRing: replicas and walks', () => {
   const ring = new HashRing(names(8));
 

@@ -33,7 +33,8 @@ const MAX_POINTS_PER_NODE = 1_000_000;
  *
  * Unlike the chapter's sketch (defect 4 in DESIGN.md), points live in a Uint32Array with a
  * parallel owner-index array and a lookup is one murmur3 hash plus a binary search: no MD5, no
- * objects per point, no list insertion. Membership changes are lazy: add/remove/setWeight only
+ * objects per point, no list insertion; a radix index on the top bits of the hash narrows the
+ * binary search to about one point. Membership changes are lazy: add/remove/setWeight only
  * mark the ring dirty and the next lookup rebuilds it in O(P log P) for P = Σ points (a sort of
  * packed float64 keys), so a batch of changes costs one rebuild.
  *
@@ -48,6 +49,12 @@ export class HashRing {
   private dirty = false;
   private points = new Uint32Array(0);
   private owners = new Uint32Array(0);
+  /**
+   * Radix index over the points: bucket b (the top `indexBits` bits of a hash) starts at
+   * points[index[b]], so a lookup binary-searches about one point instead of log2(P) of them.
+   */
+  private index = new Uint32Array(1);
+  private indexShift = 32;
   private ownerIds: string[] = [];
   private totalWeightValue = 0;
   /** Per-owner marks for walks that visit distinct nodes (lookupN, find). */
@@ -207,8 +214,11 @@ export class HashRing {
     const points = this.points;
     const n = points.length;
     if (n === 0) throw new RangeError('the hash ring is empty');
-    let lo = 0;
-    let hi = n;
+    // Every point in [index[b], index[b + 1]) shares the hash's top bits and the point at
+    // index[b + 1] is above the hash, so the first point ≥ hash lies in that closed range.
+    const bucket = this.indexShift === 32 ? 0 : hash >>> this.indexShift;
+    let lo = this.index[bucket]!;
+    let hi = this.index[bucket + 1]!;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (points[mid]! < hash) lo = mid + 1;
@@ -247,11 +257,30 @@ export class HashRing {
     }
     this.points = points;
     this.owners = owners;
+    this.buildIndex(points);
     this.ownerIds = ids;
     this.totalWeightValue = weight;
     this.stamps = new Uint32Array(ids.length);
     this.epoch = 0;
     this.dirty = false;
+  }
+
+  /** About one bucket per point (a power of two ≥ P, at most 2^20): 8 bytes per point in all. */
+  private buildIndex(points: Uint32Array): void {
+    let bits = 0;
+    while (bits < 20 && 2 ** bits < points.length) bits++;
+    const buckets = 2 ** bits;
+    const shift = 32 - bits;
+    const index = new Uint32Array(buckets + 1);
+    let p = 0;
+    for (let b = 0; b < buckets; b++) {
+      // First point whose top bits are ≥ b.
+      while (p < points.length && points[p]! >>> shift < b) p++;
+      index[b] = p;
+    }
+    index[buckets] = points.length;
+    this.index = index;
+    this.indexShift = shift;
   }
 
   private nextEpoch(): number {
