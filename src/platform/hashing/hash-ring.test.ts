@@ -237,6 +237,17 @@ describe('HashRing: colliding points', () => {
     a.remove(low);
     expect(a.lookupHash(point)).toBe(high);
   });
+
+  it('breaks ties by UTF-16 code units, not by locale (which would differ between machines)', () => {
+    // Another real collision; localeCompare puts 'shard-2356' first, code units 'Shard-84459'.
+    const [upper, lower] = ['Shard-84459', 'shard-2356'];
+    const shared = murmur3_32String(`${upper}#0`);
+    expect(murmur3_32String(`${lower}#0`)).toBe(shared);
+    expect(lower.localeCompare(upper)).toBeLessThan(0);
+    const ring = new HashRing([lower, upper], { vnodes: 1 });
+    expect(ring.lookupHash(shared)).toBe(upper);
+    expect(ring.nodes).toEqual([upper, lower]);
+  });
 });
 
 describe('HashRing: replicas and walks', () => {
