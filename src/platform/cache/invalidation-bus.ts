@@ -90,7 +90,7 @@ export class InvalidationBus {
       const resubscribed = () => this.gap();
       sub.subscribe(this.options.channel).then(resubscribed, resubscribed);
     });
-    await sub.connect();
+    if (sub.status === 'wait') await sub.connect();
     await sub.subscribe(this.options.channel);
     this.started = true;
     await this.resync();

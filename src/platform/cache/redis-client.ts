@@ -14,6 +14,8 @@ export interface RedisCommands {
 
 /** A connection in subscriber mode (ioredis: a `duplicate()` of the command client). */
 export interface RedisSubscriber {
+  /** ioredis: 'wait' until connect() is called on a lazy client. */
+  readonly status: string;
   connect(): Promise<void>;
   subscribe(channel: string): Promise<unknown>;
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
