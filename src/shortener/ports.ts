@@ -13,6 +13,11 @@ export interface LinkRepository {
   delete(key: string): Promise<boolean>;
   list(query: LinkListQuery): Promise<LinkPage>;
   /**
+   * Up to `limit` keys after `afterKey` (null: from the start), in the engine's key order;
+   * pages chained by their last key visit every key once. For filling the Bloom filter.
+   */
+  listKeys(afterKey: string | null, limit: number): Promise<string[]>;
+  /**
    * Counts one click on a link that has `max_clicks`, atomically:
    * `true` if the click was within the limit (and is now counted), `false` if the limit was reached.
    */

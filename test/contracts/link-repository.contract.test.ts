@@ -108,6 +108,31 @@ describeEachDatabase('LinkRepository contract', (factory) => {
     });
   });
 
+  describe('listKeys', () => {
+    it('visits every key exactly once in pages chained by the last key', async () => {
+      const keys = ['b', 'A', 'a', 'Z', '_x', '-y', 'a0', 'zz', '0', '9z', 'aB', 'ab'];
+      await repo().insertMany(keys.map((k) => newLink(k)));
+      const seen: string[] = [];
+      let after: string | null = null;
+      for (;;) {
+        const page: string[] = await repo().listKeys(after, 5);
+        expect(page.length).toBeLessThanOrEqual(5);
+        if (page.length === 0) break;
+        seen.push(...page);
+        after = page[page.length - 1]!;
+      }
+      expect([...seen].sort()).toEqual([...keys].sort());
+      expect(new Set(seen).size).toBe(keys.length);
+    });
+
+    it('returns nothing for an empty table or past the last key', async () => {
+      expect(await repo().listKeys(null, 10)).toEqual([]);
+      await repo().insert(newLink('only'));
+      expect(await repo().listKeys(null, 10)).toEqual(['only']);
+      expect(await repo().listKeys('only', 10)).toEqual([]);
+    });
+  });
+
   describe('consumeLimitedClick', () => {
     it('admits exactly max_clicks of 50 concurrent clicks', async () => {
       const link = await repo().insert(newLink('lim', { maxClicks: 10 }));

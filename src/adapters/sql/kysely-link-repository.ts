@@ -99,6 +99,17 @@ export class KyselyLinkRepository implements LinkRepository {
     return listLinks(this.db, this.dialect, query);
   }
 
+  /**
+   * Keyset pages over the unique index of short_key, in the column's own collation (so the
+   * index serves both the `>` and the ORDER BY; the order differs between engines, which is
+   * fine: pages are only chained within one).
+   */
+  async listKeys(afterKey: string | null, limit: number): Promise<string[]> {
+    let query = this.db.selectFrom('short_urls').select('short_key').orderBy('short_key').limit(limit);
+    if (afterKey !== null) query = query.where('short_key', '>', afterKey);
+    return (await query.execute()).map((r) => r.short_key);
+  }
+
   /** One conditional UPDATE: the check and the increment cannot be split by another click. */
   async consumeLimitedClick(linkId: number): Promise<boolean> {
     const result = await this.db
