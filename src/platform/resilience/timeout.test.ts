@@ -60,6 +60,31 @@ describe('timeout', () => {
     expect(await rejected).toBeInstanceOf(TimeoutError);
   });
 
+  it('a signal first read after the deadline is already aborted with the TimeoutError', async () => {
+    const { timers, policy } = setup(100, 'cooperative');
+    let finish: (() => void) | undefined;
+    const result = policy.execute(async (ctx) => {
+      await new Promise<void>((resolve) => (finish = resolve));
+      return ctx.signal;
+    });
+    await timers.advance(100);
+    finish?.();
+    const signal = await result;
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBeInstanceOf(TimeoutError);
+  });
+
+  it('a signal first read after the caller aborted carries the caller’s reason', async () => {
+    const { policy } = setup(1000, 'cooperative');
+    const controller = new AbortController();
+    const reason = new Error('caller left');
+    const signal = await policy.execute(async (ctx) => {
+      controller.abort(reason);
+      return ctx.signal;
+    }, controller.signal);
+    expect(signal.reason).toBe(reason);
+  });
+
   it('a fast call resolves, clears its timer and leaves its signal alone', async () => {
     const { timers, policy } = setup(1000);
     let seen: AbortSignal | undefined;
