@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../clock.js';
 import { circuitBreaker, CircuitBreaker, type CircuitBreakerOptions, type CircuitEvent } from './circuit-breaker.js';
-import { BrokenCircuitError, PermanentError, RetryableError } from './errors.js';
+import { BrokenCircuitError, BulkheadRejectedError, PermanentError, RetryableError } from './errors.js';
 import { FakeTimers, flushMicrotasks } from './timers.js';
 
 function setup(options: Omit<CircuitBreakerOptions, 'clock' | 'timers'> = {}) {
@@ -268,12 +268,16 @@ describe('circuitBreaker: failure rate and slow calls', () => {
     expect(breaker.state).toMatchObject({ kind: 'open', reopens: 1 });
   });
 
-  it('permanent errors do not count by default; isFailure can change that', async () => {
+  it('permanent errors and bulkhead rejections do not count by default; isFailure can change that', async () => {
     const permanent = async () => {
       throw new PermanentError('400');
     };
+    const rejectedLocally = async () => {
+      throw new BulkheadRejectedError(1, 0);
+    };
     const a = setup({ consecutiveFailures: 2 });
     for (let i = 0; i < 5; i++) await a.breaker.execute(permanent).catch(() => undefined);
+    for (let i = 0; i < 5; i++) await a.breaker.execute(rejectedLocally).catch(() => undefined);
     expect(a.breaker.state.kind).toBe('closed');
     const b = setup({ consecutiveFailures: 2, isFailure: () => true });
     for (let i = 0; i < 2; i++) await b.breaker.execute(permanent).catch(() => undefined);

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import { BrokenCircuitError, isPermanent } from './errors.js';
+import { BrokenCircuitError, BulkheadRejectedError, isPermanent } from './errors.js';
 import { Listeners } from './events.js';
 import { CountWindow, TimeWindow, type OutcomeWindow } from './failure-window.js';
 import { contextFor, NEVER_ABORTED, type Policy, type PolicyFn } from './policy.js';
@@ -60,7 +60,10 @@ export interface CircuitBreakerOptions {
    * slot), so a stalled backend cannot pin half-open. Default 10,000 ms.
    */
   probeTimeoutMs?: number;
-  /** Which errors count as failures. Default: all but those marked permanent (a 400 is the caller's fault). */
+  /**
+   * Which errors count as failures. Default: all but those marked permanent (a 400 is the
+   * caller's fault) and BulkheadRejectedError (local overload says nothing of the backend).
+   */
   isFailure?: (err: unknown) => boolean;
 }
 
@@ -134,7 +137,7 @@ export class CircuitBreaker implements Policy {
     this.halfOpenProbes = o.halfOpenProbes ?? 1;
     this.successThreshold = o.successThreshold ?? 1;
     this.probeTimeoutMs = o.probeTimeoutMs ?? 10_000;
-    this.isFailure = o.isFailure ?? ((err) => !isPermanent(err));
+    this.isFailure = o.isFailure ?? defaultIsFailure;
     this.timers = o.timers ?? systemTimers;
     positive('consecutiveFailures', this.consecutiveLimit);
     positive('slowCallMs', this.slowCallMs);
@@ -300,6 +303,10 @@ export class CircuitBreaker implements Policy {
 
 export function circuitBreaker(options: CircuitBreakerOptions): CircuitBreaker {
   return new CircuitBreaker(options);
+}
+
+function defaultIsFailure(err: unknown): boolean {
+  return !isPermanent(err) && !(err instanceof BulkheadRejectedError);
 }
 
 function positive(name: string, v: number): void {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../clock.js';
 import { exponentialBackoff } from './backoff.js';
+import { bulkhead } from './bulkhead.js';
 import { circuitBreaker } from './circuit-breaker.js';
-import { BrokenCircuitError, TimeoutError } from './errors.js';
+import { BrokenCircuitError, BulkheadRejectedError, TimeoutError } from './errors.js';
 import { fallback } from './fallback.js';
 import type { Policy, PolicyFn } from './policy.js';
 import { retry } from './retry.js';
@@ -131,6 +132,28 @@ describe('wrap', () => {
     await timers.advance(1000);
     // Attempt 1 fails and opens the breaker; attempt 2 meets BrokenCircuitError, not retryable.
     expect(await result).toEqual({ sent: false, reason: 'BrokenCircuitError' });
+  });
+
+  it('the provider stack wrap(retry, bulkhead, breaker, timeout): each attempt takes a slot, overload is not retried', async () => {
+    const clock = new FakeClock();
+    const timers = new FakeTimers(clock);
+    const breaker = circuitBreaker({ clock, timers, consecutiveFailures: 2 });
+    const slots = bulkhead({ maxConcurrent: 2 });
+    const policy = wrap(retry({ clock, timers, maxAttempts: 3, backoff: exponentialBackoff({ jitter: 'none', baseMs: 100 }) }), slots, breaker, timeout(1000, { timers }));
+    const gate: (() => void)[] = [];
+    let reached = 0;
+    const call = () =>
+      policy.execute(() => {
+        reached++;
+        return new Promise<string>((resolve) => gate.push(() => resolve('sent')));
+      });
+    const admitted = [call(), call()];
+    const overflow = await Promise.allSettled([call(), call(), call()]);
+    expect(overflow.every((r) => r.status === 'rejected' && r.reason instanceof BulkheadRejectedError)).toBe(true);
+    expect(breaker.state.kind).toBe('closed'); // local overload is not the provider failing
+    gate.forEach((open) => open());
+    expect(await Promise.all(admitted)).toEqual(['sent', 'sent']);
+    expect([reached, slots.active]).toEqual([2, 0]);
   });
 
   it('needs at least one policy', () => {
