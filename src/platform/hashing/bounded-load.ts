@@ -5,7 +5,7 @@ export interface BoundedLoadOptions {
    * c in "a node takes a new assignment only while its load is below ceil(c · average)".
    * Must be ≥ 1; 1 forces perfect balance (and sends many keys away from their owner), larger
    * values divert fewer. Default 1.25, the default of other implementations (brpc's
-   * c_murmurhash_bl, Go's lafikl/consistent); HAProxy's hash-balance-factor is the same c in
+   * c_murmurhash_bl, Go's lafikl/liblb); HAProxy's hash-balance-factor is the same c in
    * percent (150 = 1.5).
    */
   loadFactor?: number;
