@@ -50,6 +50,32 @@ export const registry = {
   CACHE_TTL_SECONDS: int('Lifetime of a cached link, before jitter.', 3600, { min: 1 }),
   CACHE_TTL_JITTER: num('Random spread of cache lifetimes (0.1 = ±10%), against avalanches.', 0.1, { min: 0, max: 0.9 }),
   NEGATIVE_CACHE_TTL_SECONDS: int('Lifetime of a cached "no such key" answer.', 5, { min: 0 }),
+  CACHE_REDIS_PREFIX: str('With REDIS_URL, prefix of the shared link cache\'s keys and invalidation channel in Redis.', 'tny:cache:'),
+  CACHE_LEASE_TTL_MS: int(
+    'With REDIS_URL, how long one process holds the right to load a missing link for all of them; bounds the wait a crashed holder causes.',
+    2000,
+    { min: 10, max: 60_000 },
+  ),
+  CACHE_STALE_SECONDS: int('With REDIS_URL, how long past its lifetime a shared entry is still served while one process refreshes it.', 300, {
+    min: 0,
+  }),
+  CACHE_EARLY_REFRESH_BETA: num('With REDIS_URL, XFetch beta: larger refreshes hot links earlier before they expire; 0 turns early refresh off.', 1, {
+    min: 0,
+    max: 100,
+  }),
+  CACHE_BLOOM: oneOf(
+    'Bloom filter of existing keys, refusing unknown keys without a database read: `auto` (on with REDIS_URL), `on` (needs REDIS_URL), `off`.',
+    'auto',
+    ['auto', 'on', 'off'],
+  ),
+  CACHE_BLOOM_CAPACITY: int('Keys the Bloom filter is sized for at least (it rebuilds at twice the size when outgrown).', 1_000_000, {
+    min: 1000,
+    max: 500_000_000,
+  }),
+  CACHE_BLOOM_FALSE_POSITIVE_RATE: num('Target false-positive rate of the Bloom filter (0.01: 1.2 MB per million keys).', 0.01, {
+    min: 0.000001,
+    max: 0.5,
+  }),
 
   CLICK_FLUSH_INTERVAL_MS: int('How often buffered clicks are written to the database.', 1000, { min: 10 }),
   CLICK_FLUSH_MAX_PENDING: int('Buffered click aggregates that trigger an early flush.', 10_000, { min: 1 }),

@@ -18,7 +18,6 @@ import { Metrics } from '../http/metrics.js';
 import { Authenticator } from '../platform/auth/authenticator.js';
 import type { AccountStore } from '../platform/auth/ports.js';
 import { LocalCache } from '../platform/cache/local-cache.js';
-import { Singleflight } from '../platform/cache/singleflight.js';
 import { systemClock, type Clock } from '../platform/clock.js';
 import type { HealthCheck } from '../platform/health/health.js';
 import { FeistelPermutation } from '../platform/ids/feistel-permutation.js';
@@ -34,7 +33,7 @@ import { CounterKeys } from '../shortener/keys/counter-keys.js';
 import { HashKeys } from '../shortener/keys/hash-keys.js';
 import { KEY_SPACE, type KeyCandidates } from '../shortener/keys/key-generator.js';
 import { RandomKeys } from '../shortener/keys/random-keys.js';
-import { LinkCache, type CachedLink } from '../shortener/link-cache.js';
+import { createLinkCache } from '../shortener/link-cache.js';
 import { BUILTIN_RESERVED } from '../shortener/validate-alias.js';
 
 /** How long the click journal stays owned by a process that stopped renewing it. */
@@ -149,7 +148,7 @@ function healthChecks(
     {
       name: 'cache',
       async check() {
-        return { status: 'healthy', ...ctx.cache.stats() };
+        return { status: 'healthy', ...ctx.cache.stats(), ...ctx.cache.details() };
       },
     },
     {
@@ -176,6 +175,9 @@ function healthChecks(
 
 /** Wires adapters chosen by config into the use cases. Shared by `tny serve` and the CLI. */
 export async function createContainer(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Container> {
+  if (config.CACHE_BLOOM === 'on' && !config.REDIS_URL) {
+    throw new Error('CACHE_BLOOM=on needs REDIS_URL: without it, links created by another process (e.g. the tny CLI) would be refused here');
+  }
   const lifecycle = new Lifecycle();
   const database = lifecycle.add('database', await openDatabase({
     databaseUrl: config.DATABASE_URL,
@@ -201,15 +203,32 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
     },
     { name: 'tny_click_compactions', help: 'Click journal compactions finished since start', read: () => journal?.compactions ?? 0 },
   ]);
-  const cache = new LinkCache(
-    new LocalCache<CachedLink>({ max: config.CACHE_MAX_ENTRIES, clock }),
-    new Singleflight<string, CachedLink>(),
-    (key) => links.findByKey(key),
-    {
-      ttlMs: config.CACHE_TTL_SECONDS * 1000,
-      jitter: config.CACHE_TTL_JITTER,
-      negativeTtlMs: config.NEGATIVE_CACHE_TTL_SECONDS * 1000,
-    },
+  // The redirect cache: L1, plus with Redis an L2 behind a lease, pub/sub invalidation and
+  // (CACHE_BLOOM) the Bloom filter of keys, filled before this resolves (docs/patterns/caching.md).
+  const bloom = config.CACHE_BLOOM === 'on' || (config.CACHE_BLOOM === 'auto' && redis !== undefined);
+  const cache = lifecycle.add(
+    'link cache',
+    await createLinkCache({
+      links,
+      clock,
+      maxEntries: config.CACHE_MAX_ENTRIES,
+      options: {
+        ttlMs: config.CACHE_TTL_SECONDS * 1000,
+        jitter: config.CACHE_TTL_JITTER,
+        negativeTtlMs: config.NEGATIVE_CACHE_TTL_SECONDS * 1000,
+      },
+      redis: redis && {
+        commands: redis.redis,
+        subscriber: redis.redis.duplicate(),
+        prefix: config.CACHE_REDIS_PREFIX,
+        leaseTtlMs: config.CACHE_LEASE_TTL_MS,
+        staleMs: config.CACHE_STALE_SECONDS * 1000,
+        beta: config.CACHE_EARLY_REFRESH_BETA,
+      },
+      bloom: bloom ? { capacity: config.CACHE_BLOOM_CAPACITY, falsePositiveRate: config.CACHE_BLOOM_FALSE_POSITIVE_RATE } : undefined,
+      onError: (err, what) => logger.warn({ err }, what),
+      onFilterBuilt: (info) => logger.info(info, 'Bloom filter of link keys built'),
+    }),
   );
   const shortener: ShortenerContext = {
     links,

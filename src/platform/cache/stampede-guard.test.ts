@@ -197,6 +197,16 @@ describe('StampedeGuard', () => {
     expect((await g.get('k')).value).toBe('new');
   });
 
+  it('stores nothing for a value whose TTL is 0, and frees the lease', async () => {
+    const clock = new FakeClock();
+    const store = new MemoryGuardStore<string>(clock);
+    let loads = 0;
+    const g = guard(store, clock, async () => `v${++loads}`, { ttlMs: () => 0 });
+    expect((await g.get('k')).value).toBe('v1');
+    expect((await g.get('k')).value).toBe('v2');
+    expect(await store.probe('k', LEASE)).toMatchObject({ kind: 'leased' });
+  });
+
   it('frees the lease when the load fails, so the next caller loads at once', async () => {
     const clock = new FakeClock();
     const store = new MemoryGuardStore<string>(clock);

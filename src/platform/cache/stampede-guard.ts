@@ -9,7 +9,7 @@ export interface StampedeGuardOptions<V> {
   /** Loads a key's value from the source of truth (the database). */
   load(key: string): Promise<V>;
   clock: Clock;
-  /** How long a loaded value is fresh (may depend on it: "no such key" answers live shorter). */
+  /** How long a loaded value is fresh (may depend on it: "no such key" answers live shorter); 0: not stored. */
   ttlMs(value: V): number;
   /** How long after its freshness an entry is still served, while one caller refreshes it. */
   staleMs: number;
@@ -172,9 +172,10 @@ export class StampedeGuard<V> {
       await this.options.store.release(key, token).catch((e: unknown) => this.storeFailed(e));
       throw err;
     }
-    const ttl = entry.freshUntil - this.options.clock.now() + this.options.staleMs;
+    const fresh = entry.freshUntil - this.options.clock.now();
     try {
-      if (ttl > 0 && !(await this.options.store.commit(key, token, entry, ttl))) this.counters.lostLeases++;
+      if (fresh <= 0) await this.options.store.release(key, token); // not to be cached (ttlMs 0)
+      else if (!(await this.options.store.commit(key, token, entry, fresh + this.options.staleMs))) this.counters.lostLeases++;
     } catch (err) {
       this.storeFailed(err);
     }

@@ -20,7 +20,7 @@ export async function createLink(ctx: ShortenerContext, actor: Actor, input: Lin
   if (input.alias !== undefined) {
     const stored = await ctx.links.insert({ ...draft, key: input.alias });
     if (stored === 'conflict') throw aliasTaken(input.alias);
-    ctx.cache.invalidate(input.alias);
+    await ctx.cache.invalidate(input.alias);
     return { link: stored, created: true };
   }
   return storeWithGeneratedKey(ctx, draft);
@@ -44,7 +44,7 @@ export async function storeWithGeneratedKey(ctx: ShortenerContext, draft: Omit<N
     }
     const stored = await ctx.links.insert({ ...draft, key });
     if (stored !== 'conflict') {
-      ctx.cache.invalidate(key);
+      await ctx.cache.invalidate(key);
       return { link: stored, created: true };
     }
     // Taken by a custom alias (counter), by chance (random), or by a racing insert of the

@@ -6,6 +6,6 @@ import { getLink, linkNotFound } from './get-link.js';
 export async function deleteLink(ctx: ShortenerContext, actor: Actor, key: string): Promise<void> {
   await getLink(ctx, actor, key);
   const deleted = await ctx.links.delete(key);
-  ctx.cache.invalidate(key);
+  await ctx.cache.invalidate(key);
   if (!deleted) throw linkNotFound(key);
 }

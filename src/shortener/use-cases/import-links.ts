@@ -73,7 +73,7 @@ export async function importLinks(
       const link = stored[i];
       if (link !== undefined && link !== 'conflict') {
         result.created++;
-        ctx.cache.invalidate(link.key);
+        await ctx.cache.invalidate(link.key);
       } else if (p.alias !== undefined) {
         skip(p.line, 'ALIAS_TAKEN', aliasTaken(p.alias).message);
       } else {

@@ -36,7 +36,7 @@ export async function updateLink(
   const changes: LinkChanges = { ...(await parseLinkFields(full, now)), updatedAt: now };
   if (mode === 'put' || input.url !== undefined) changes.url = normalizeTargetUrl(full.url, ctx.policy.url);
   const updated = await ctx.links.update(key, changes);
-  ctx.cache.invalidate(key);
+  await ctx.cache.invalidate(key);
   if (!updated) throw linkNotFound(key);
   return updated;
 }
