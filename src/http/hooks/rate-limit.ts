@@ -33,7 +33,8 @@ export function limited(decision: RateLimitDecision): TnyError {
 
 /**
  * Writes are limited per client IP (before authentication, so guessing keys is limited too)
- * and per API key (after it); both token buckets must allow. The headers show the tighter.
+ * and per API key (after it); both limits must allow (any RateLimiter: in-process or Redis,
+ * whatever the algorithm). The headers show the tighter.
  */
 export function writeLimitHooks(byIp: RateLimiter, byKey: RateLimiter, metrics: Metrics) {
   const ipDecisions = new WeakMap<FastifyRequest, RateLimitDecision>();

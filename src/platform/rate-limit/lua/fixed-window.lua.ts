@@ -8,9 +8,9 @@ local c = 0
 local stored = tonumber(v[1])
 if stored ~= nil and stored >= w then
   w = stored
-  c = tonumber(v[2]) or 0
+  c = tonumber(v[2])
 end
-local untilEnd = ceilms((w + 1) * window - now)
+local untilEnd = math.max(0, math.ceil((w + 1) * window - now - 0.001))
 if cost <= limit and c + cost <= limit then
   if cost > 0 then
     c = c + cost
@@ -22,6 +22,6 @@ if cost <= limit and c + cost <= limit then
 end
 local reset = untilEnd
 if c == 0 then reset = 0 end
-if cost > limit then return refused(limit - c, reset, reset) end
-return refused(limit - c, reset, untilEnd)
+if cost > limit then return {0, limit - c, reset, math.max(1, reset)} end
+return {0, limit - c, reset, math.max(1, untilEnd)}
 `;

@@ -1,17 +1,18 @@
 import { PRELUDE } from './prelude.js';
 
-/** GCRA: one string, the theoretical arrival time, expiring when it is reached. */
+/** GCRA: one string, the theoretical arrival time (TAT), expiring when it is reached. */
 export const GCRA_LUA = `${PRELUDE}
 local interval = window / limit
 local tat = tonumber(redis.call('GET', key)) or now
 if tat < now then tat = now end
-local function remaining(at) return math.max(0, math.floor((window - (at - now)) / interval + EPS)) end
 local pushed = tat + cost * interval
-if cost <= limit and pushed - now <= window + EPS then
-  if cost > 0 then redis.call('SET', key, pushed, 'PX', math.max(1, ceilms(pushed - now))) end
-  return {1, remaining(pushed), ceilms(pushed - now), 0}
+if cost <= limit and pushed - now <= window + 0.001 then
+  local reset = math.max(0, math.ceil(pushed - now - 0.001))
+  if cost > 0 then redis.call('SET', key, pushed, 'PX', math.max(1, reset)) end
+  return {1, math.max(0, math.floor((window - (pushed - now)) / interval + 0.001)), reset, 0}
 end
-local reset = ceilms(tat - now)
-if cost > limit then return refused(remaining(tat), reset, reset) end
-return refused(remaining(tat), reset, ceilms(pushed - window - now))
+local reset = math.max(0, math.ceil(tat - now - 0.001))
+local remaining = math.max(0, math.floor((window - (tat - now)) / interval + 0.001))
+if cost > limit then return {0, remaining, reset, math.max(1, reset)} end
+return {0, remaining, reset, math.max(1, math.ceil(pushed - window - now - 0.001))}
 `;

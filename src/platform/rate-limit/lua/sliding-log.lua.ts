@@ -9,21 +9,15 @@ export const SLIDING_LOG_LUA = `${PRELUDE}
 local nonce = ARGV[4]
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 local n = redis.call('ZCARD', key)
-local function newestReset()
-  if n == 0 then return 0 end
-  local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
-  return ceilms(tonumber(newest[2]) + window - now)
-end
+local newest = nil
+if n > 0 then newest = tonumber(redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2]) end
 if cost <= limit and n + cost <= limit then
   if cost > 0 then
-    local at = now
-    if n > 0 then
-      local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
-      at = math.max(now, tonumber(newest[2]))
-    end
+    -- A clock that stepped back records at the newest time, keeping scores in order.
+    if newest == nil or newest < now then newest = now end
     local args = {}
     for i = 1, cost do
-      args[#args + 1] = at
+      args[#args + 1] = newest
       args[#args + 1] = nonce .. ':' .. i
       if #args >= 2000 then
         redis.call('ZADD', key, unpack(args))
@@ -32,12 +26,17 @@ if cost <= limit and n + cost <= limit then
     end
     if #args > 0 then redis.call('ZADD', key, unpack(args)) end
     n = n + cost
-    redis.call('PEXPIRE', key, math.max(1, ceilms(at + window - now)))
+    redis.call('PEXPIRE', key, math.max(1, math.ceil(newest + window - now - 0.001)))
   end
-  return {1, limit - n, newestReset(), 0}
+  local reset = 0
+  if newest ~= nil then reset = math.max(0, math.ceil(newest + window - now - 0.001)) end
+  return {1, limit - n, reset, 0}
 end
-local reset = newestReset()
-if cost > limit then return refused(limit - n, reset, reset) end
-local oldest = redis.call('ZRANGE', key, n + cost - limit - 1, n + cost - limit - 1, 'WITHSCORES')
-return refused(limit - n, reset, ceilms(tonumber(oldest[2]) + window - now))
+local reset = 0
+if newest ~= nil then reset = math.max(0, math.ceil(newest + window - now - 0.001)) end
+if cost > limit then return {0, limit - n, reset, math.max(1, reset)} end
+-- The request fits once the (n + cost - limit) oldest units have left the window.
+local rank = n + cost - limit - 1
+local oldest = tonumber(redis.call('ZRANGE', key, rank, rank, 'WITHSCORES')[2])
+return {0, limit - n, reset, math.max(1, math.ceil(oldest + window - now - 0.001))}
 `;

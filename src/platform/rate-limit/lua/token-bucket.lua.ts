@@ -8,25 +8,24 @@ export const TOKEN_BUCKET_LUA = `${PRELUDE}
 local perMs = limit / window
 local v = redis.call('HMGET', key, 't', 'u')
 local tokens = tonumber(v[1])
-local at = tonumber(v[2])
-if tokens == nil or at == nil then
+if tokens == nil then
   tokens = limit
-  at = now
-elseif now > at then
-  tokens = math.min(limit, tokens + (now - at) * perMs)
-  at = now
+else
+  -- A clock that stepped back adds nothing (and keeps u), so no time counts twice.
+  local at = tonumber(v[2])
+  if now > at then tokens = math.min(limit, tokens + (now - at) * perMs) else now = at end
 end
-local function msUntil(target) return ceilms((target - tokens) / perMs) end
-local function whole() return math.floor(tokens + 1e-9) end
 if cost <= limit and tokens + 1e-9 >= cost then
+  if cost > 0 then tokens = math.max(0, tokens - cost) end
+  local reset = math.max(0, math.ceil((limit - tokens) / perMs - 0.001))
   if cost > 0 then
-    tokens = math.max(0, tokens - cost)
-    redis.call('HSET', key, 't', tokens, 'u', at)
-    redis.call('PEXPIRE', key, math.max(1, msUntil(limit)))
+    redis.call('HSET', key, 't', tokens, 'u', now)
+    redis.call('PEXPIRE', key, math.max(1, reset))
   end
-  return {1, whole(), msUntil(limit), 0}
+  return {1, math.floor(tokens + 1e-9), reset, 0}
 end
-local reset = msUntil(limit)
-if cost > limit then return refused(whole(), reset, reset) end
-return refused(whole(), reset, msUntil(cost))
+local reset = math.max(0, math.ceil((limit - tokens) / perMs - 0.001))
+local remaining = math.floor(tokens + 1e-9)
+if cost > limit then return {0, remaining, reset, math.max(1, reset)} end
+return {0, remaining, reset, math.max(1, math.ceil((cost - tokens) / perMs - 0.001))}
 `;
