@@ -1,4 +1,5 @@
 import { murmur3_32String } from './murmur3.js';
+import { arcShares, buildLayout, EMPTY_LAYOUT, MAX_NODES, successorIndex, type RingLayout } from './ring-layout.js';
 
 export interface RingNode {
   id: string;
@@ -19,8 +20,6 @@ interface Member {
   points: Uint32Array;
 }
 
-/** Owner indices are packed under the point in one float64 sort key: point · 2^21 + owner < 2^53. */
-const OWNER_SPACE = 0x20_0000;
 const TWO_32 = 0x1_0000_0000;
 /** A guard against a weight typo allocating gigabytes; 1,000,000 points is far past useful. */
 const MAX_POINTS_PER_NODE = 1_000_000;
@@ -47,16 +46,7 @@ export class HashRing {
   private readonly vnodes: number;
   private readonly seed: number;
   private dirty = false;
-  private points = new Uint32Array(0);
-  private owners = new Uint32Array(0);
-  /**
-   * Radix index over the points: bucket b (the top `indexBits` bits of a hash) starts at
-   * points[index[b]], so a lookup binary-searches about one point instead of log2(P) of them.
-   */
-  private index = new Uint32Array(1);
-  private indexShift = 32;
-  private ownerIds: string[] = [];
-  private totalWeightValue = 0;
+  private layout: RingLayout = EMPTY_LAYOUT;
   /** Per-owner marks for walks that visit distinct nodes (lookupN, find). */
   private stamps = new Uint32Array(0);
   private epoch = 0;
@@ -78,7 +68,7 @@ export class HashRing {
   add(id: string, weight = 1): void {
     if (typeof id !== 'string' || id === '') throw new RangeError('node id must be a non-empty string');
     if (this.members.has(id)) throw new RangeError(`node ${JSON.stringify(id)} is already on the ring`);
-    if (this.members.size >= OWNER_SPACE) throw new RangeError(`a ring holds at most ${OWNER_SPACE} nodes`);
+    if (this.members.size >= MAX_NODES) throw new RangeError(`a ring holds at most ${MAX_NODES} nodes`);
     this.members.set(id, { weight: checkWeight(weight), points: this.pointsFor(id, weight) });
     this.changed();
   }
@@ -114,20 +104,17 @@ export class HashRing {
   }
 
   get totalWeight(): number {
-    this.ensureBuilt();
-    return this.totalWeightValue;
+    return this.built().totalWeight;
   }
 
   /** Node ids in the ring's canonical (code-unit) order. */
   get nodes(): string[] {
-    this.ensureBuilt();
-    return [...this.ownerIds];
+    return [...this.built().ownerIds];
   }
 
   /** Points on the ring (Σ round(weight × vnodes)). */
   get pointCount(): number {
-    this.ensureBuilt();
-    return this.points.length;
+    return this.built().points.length;
   }
 
   /** Increases on every membership or weight change; callers can key caches of routes on it. */
@@ -137,15 +124,14 @@ export class HashRing {
 
   /** The node owning `key` (hashed as UTF-8 with murmur3_32). Throws on an empty ring. */
   lookup(key: string): string {
-    // successor() first: it may rebuild, replacing the arrays read below.
-    const i = this.successor(murmur3_32String(key, this.seed));
-    return this.ownerIds[this.owners[i]!]!;
+    const layout = this.built();
+    return layout.ownerIds[layout.owners[successorIndex(layout, murmur3_32String(key, this.seed))]!]!;
   }
 
   /** The node owning a precomputed 32-bit hash (must come from the same seed to agree with lookup). */
   lookupHash(hash: number): string {
-    const i = this.successor(hash >>> 0);
-    return this.ownerIds[this.owners[i]!]!;
+    const layout = this.built();
+    return layout.ownerIds[layout.owners[successorIndex(layout, hash >>> 0)]!]!;
   }
 
   /**
@@ -156,8 +142,10 @@ export class HashRing {
   lookupN(key: string, n: number): string[] {
     if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${n}`);
     if (n === 0) return [];
-    const start = this.successor(murmur3_32String(key, this.seed));
-    const { points, owners, ownerIds, stamps } = this;
+    const layout = this.built();
+    const start = successorIndex(layout, murmur3_32String(key, this.seed));
+    const { points, owners, ownerIds } = layout;
+    const stamps = this.stamps;
     const want = Math.min(n, ownerIds.length);
     const out: string[] = [];
     const epoch = this.nextEpoch();
@@ -178,8 +166,10 @@ export class HashRing {
    * ring itself (a nested walk can make this one offer a node twice).
    */
   find(key: string, accept: (id: string) => boolean): string | undefined {
-    const start = this.successor(murmur3_32String(key, this.seed));
-    const { points, owners, ownerIds, stamps } = this;
+    const layout = this.built();
+    const start = successorIndex(layout, murmur3_32String(key, this.seed));
+    const { points, owners, ownerIds } = layout;
+    const stamps = this.stamps;
     const epoch = this.nextEpoch();
     let seen = 0;
     for (let i = start, steps = 0; seen < ownerIds.length && steps < points.length; steps++) {
@@ -197,90 +187,18 @@ export class HashRing {
 
   /** Each node's fraction of the 32-bit hash space (sums to 1): the expected share of keys. */
   shares(): Map<string, number> {
-    this.ensureBuilt();
-    const { points, owners, ownerIds } = this;
-    const out = new Map<string, number>(ownerIds.map((id) => [id, 0]));
-    for (let i = 0; i < points.length; i++) {
-      const arc = i === 0 ? points[0]! + TWO_32 - points[points.length - 1]! : points[i]! - points[i - 1]!;
-      const id = ownerIds[owners[i]!]!;
-      out.set(id, out.get(id)! + arc / TWO_32);
-    }
-    return out;
+    return arcShares(this.built());
   }
 
-  /** Index of the first point ≥ hash, wrapping to 0 past the last. */
-  private successor(hash: number): number {
-    if (this.dirty) this.rebuild();
-    const points = this.points;
-    const n = points.length;
-    if (n === 0) throw new RangeError('the hash ring is empty');
-    // Every point in [index[b], index[b + 1]) shares the hash's top bits and the point at
-    // index[b + 1] is above the hash, so the first point ≥ hash lies in that closed range.
-    const bucket = this.indexShift === 32 ? 0 : hash >>> this.indexShift;
-    let lo = this.index[bucket]!;
-    let hi = this.index[bucket + 1]!;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (points[mid]! < hash) lo = mid + 1;
-      else hi = mid;
+  /** The current layout, rebuilt first if membership changed since the last one. */
+  private built(): RingLayout {
+    if (this.dirty) {
+      this.layout = buildLayout(this.members);
+      this.stamps = new Uint32Array(this.layout.ownerIds.length);
+      this.epoch = 0;
+      this.dirty = false;
     }
-    return lo === n ? 0 : lo;
-  }
-
-  private ensureBuilt(): void {
-    if (this.dirty) this.rebuild();
-  }
-
-  private rebuild(): void {
-    const ids = [...this.members.keys()].sort();
-    let total = 0;
-    let weight = 0;
-    for (const id of ids) {
-      const member = this.members.get(id)!;
-      total += member.points.length;
-      weight += member.weight;
-    }
-    const packed = new Float64Array(total);
-    let o = 0;
-    for (let owner = 0; owner < ids.length; owner++) {
-      const points = this.members.get(ids[owner]!)!.points;
-      for (let i = 0; i < points.length; i++) packed[o++] = points[i]! * OWNER_SPACE + owner;
-    }
-    packed.sort();
-    const points = new Uint32Array(total);
-    const owners = new Uint32Array(total);
-    for (let i = 0; i < total; i++) {
-      const v = packed[i]!;
-      const owner = v % OWNER_SPACE;
-      points[i] = (v - owner) / OWNER_SPACE;
-      owners[i] = owner;
-    }
-    this.points = points;
-    this.owners = owners;
-    this.buildIndex(points);
-    this.ownerIds = ids;
-    this.totalWeightValue = weight;
-    this.stamps = new Uint32Array(ids.length);
-    this.epoch = 0;
-    this.dirty = false;
-  }
-
-  /** About one bucket per point (a power of two ≥ P, at most 2^20): 8 bytes per point in all. */
-  private buildIndex(points: Uint32Array): void {
-    let bits = 0;
-    while (bits < 20 && 2 ** bits < points.length) bits++;
-    const buckets = 2 ** bits;
-    const shift = 32 - bits;
-    const index = new Uint32Array(buckets + 1);
-    let p = 0;
-    for (let b = 0; b < buckets; b++) {
-      // First point whose top bits are ≥ b.
-      while (p < points.length && points[p]! >>> shift < b) p++;
-      index[b] = p;
-    }
-    index[buckets] = points.length;
-    this.index = index;
-    this.indexShift = shift;
+    return this.layout;
   }
 
   private nextEpoch(): number {
