@@ -376,6 +376,7 @@ describe('circuitBreaker: options', () => {
     ['successThreshold 2.5', { successThreshold: 2.5 }],
     ['openBackoffFactor 0.5', { openBackoffFactor: 0.5 }],
     ['openMs -1', { openMs: -1 }],
+    ['minimumCalls above the count window', { failureRate: { minimumCalls: 20, window: { type: 'count', size: 10 } } }],
   ])('rejects %s', (_name, options) => {
     expect(() => circuitBreaker({ clock: new FakeClock(), ...options })).toThrow(RangeError);
   });

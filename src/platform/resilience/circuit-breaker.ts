@@ -153,6 +153,9 @@ export class CircuitBreaker implements Policy {
     count('failureRate.minimumCalls', this.minimumCalls);
     const w = rate === undefined ? undefined : (rate.window ?? { type: 'count', size: 100 });
     this.window = w === undefined ? undefined : w.type === 'count' ? new CountWindow(w.size) : new TimeWindow(w.ms, w.buckets);
+    if (w?.type === 'count' && this.minimumCalls > w.size) {
+      throw new RangeError(`circuit breaker: failureRate.minimumCalls (${this.minimumCalls}) exceeds the window size (${w.size}), so it could never open`);
+    }
     this.timed = this.slowCallMs !== Infinity || this.window instanceof TimeWindow;
   }
 
