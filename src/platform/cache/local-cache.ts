@@ -1,9 +1,11 @@
 import { LRUCache } from 'lru-cache';
 import { systemClock, type Clock } from '../clock.js';
+import { coarseSystemClock } from './coarse-clock.js';
 
 export interface LocalCacheOptions {
   /** Most entries held; the least recently used is evicted beyond it. */
   max: number;
+  /** Default (and in place of systemClock): the system clock read at most once per ms. */
   clock?: Clock;
 }
 
@@ -29,6 +31,10 @@ interface Entry<V> {
  *
  * Expired entries are removed when read or when evicted by LRU pressure; until then they
  * count in `size`.
+ *
+ * Given the system clock (or none), it reads time through coarseSystemClock instead: a clock
+ * read per hit would cost more than the lookup (bench/platform/cache.ts). Expiry may then be
+ * noticed up to one event-loop turn late. An injected fake clock is used as is.
  */
 export class LocalCache<V> {
   private readonly lru: LRUCache<string, Entry<V>>;
@@ -43,7 +49,7 @@ export class LocalCache<V> {
       throw new RangeError(`LocalCache max must be a positive integer, got ${options.max}`);
     }
     this.lru = new LRUCache<string, Entry<V>>({ max: options.max });
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock === undefined || options.clock === systemClock ? coarseSystemClock : options.clock;
   }
 
   /** The value, or undefined when absent or expired (an expired entry is deleted). */

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { systemClock } from '../clock.js';
+import { coarseSystemClock } from './coarse-clock.js';
+import { LocalCache } from './local-cache.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('coarseSystemClock', () => {
+  it('answers one cached reading within an event-loop turn, and a fresh one after its timer', async () => {
+    const first = coarseSystemClock.now();
+    const until = Date.now() + 3;
+    while (Date.now() < until) {
+      // a synchronous stretch of 3 ms: the reading does not move inside it
+    }
+    expect(coarseSystemClock.now()).toBe(first);
+    await sleep(5);
+    const later = coarseSystemClock.now();
+    expect(later).toBeGreaterThanOrEqual(first + 3);
+    expect(Math.abs(later - Date.now())).toBeLessThanOrEqual(2);
+  });
+
+  it('is what LocalCache uses for the system clock, and entries still expire', async () => {
+    const cache = new LocalCache<string>({ max: 10, clock: systemClock });
+    cache.set('k', 'v', 20);
+    expect(cache.get('k')).toBe('v');
+    await sleep(30);
+    expect(cache.get('k')).toBeUndefined();
+  });
+});
