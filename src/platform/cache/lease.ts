@@ -7,7 +7,7 @@ import type { Clock } from '../clock.js';
  * 3 in DESIGN.md: a per-process lock still lets N servers load N times).
  *
  * The expiry bounds the damage of a holder that crashes or hangs: after `ttlMs` someone else
- * can take the lease. Release is compare-and-delete on the holder's random token, so a holder
+ * can take the lease. Release is compare-and-delete on the holder's unique token, so a holder
  * whose lease already expired cannot release the next holder's.
  */
 export interface Lease {
@@ -17,9 +17,16 @@ export interface Lease {
   release(name: string, token: string): Promise<boolean>;
 }
 
-/** A random, unguessable lease token. */
+const PROCESS_TOKEN = randomBytes(9).toString('base64url');
+let issued = 0;
+
+/**
+ * A lease token no other holder has: 72 random bits per process plus a counter. Unique is what
+ * compare-and-delete needs (whoever can reach Redis could delete the key anyway), and it costs
+ * no random bytes per call: the shared tier takes a token on every miss probe.
+ */
 export function newLeaseToken(): string {
-  return randomBytes(12).toString('base64url');
+  return `${PROCESS_TOKEN}.${(++issued).toString(36)}`;
 }
 
 /** The in-process lease, on an injected clock (tests, and a single process without Redis). */

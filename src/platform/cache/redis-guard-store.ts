@@ -21,7 +21,7 @@ return 1`);
 
 /**
  * The guard's shared tier in Redis: entry `<prefix>v:<key>` (JSON of Stamped<V>, always with
- * PX) and its lease `<prefix>l:<key>` (a random token, SET NX PX, compare-and-delete). Every
+ * PX) and its lease `<prefix>l:<key>` (a unique token, SET NX PX, compare-and-delete). Every
  * step is one Lua script, so processes cannot interleave inside it.
  */
 export class RedisGuardStore<V> implements GuardStore<V> {

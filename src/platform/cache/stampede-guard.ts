@@ -53,7 +53,7 @@ const sleepReal = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
  * Cache-aside over a shared tier, protected against stampedes (chapter §4; defect 3):
  *
  * - in process, concurrent callers of one key share one fetch (singleflight);
- * - across processes, a miss takes a lease (Redis SET NX PX with a random token) and only the
+ * - across processes, a miss takes a lease (Redis SET NX PX with a unique token) and only the
  *   holder loads; the others poll the shared tier with a doubling pause until the value
  *   appears, the lease frees (they then try to take it), or maxWaitMs passes (they then load
  *   themselves: a crashed or hung holder costs at most that wait, then one load per waiter);
