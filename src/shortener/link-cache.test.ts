@@ -103,9 +103,9 @@ describe('LinkCache with a shared tier and a Bloom filter', () => {
           published.push(key);
           await store.invalidate(key);
         },
+        clock,
       },
       filter,
-      clock,
     });
     return { clock, db, loads, store, cache, filter, published };
   }

@@ -26,6 +26,8 @@ export interface LinkCacheShared {
   guard: StampedeGuard<CachedLink>;
   /** Deletes the key's shared state and tells every process it changed; never rejects. */
   publish(key: string): Promise<void>;
+  /** The clock the guard stamps entries with (an L1 copy never outlives the L2 freshness). */
+  clock: Clock;
 }
 
 /** An L1 copy of an entry served stale from L2 lives this long (it is being refreshed). */
@@ -57,7 +59,7 @@ export class LinkCache {
     private readonly flight: Singleflight<string, CachedLink>,
     private readonly load: (key: string) => Promise<Link | undefined>,
     private readonly options: LinkCacheOptions,
-    private readonly extras: { shared?: LinkCacheShared; filter?: KeyFilter; clock?: Clock; close?: () => Promise<void> } = {},
+    private readonly extras: { shared?: LinkCacheShared; filter?: KeyFilter; close?: () => Promise<void> } = {},
   ) {}
 
   /** The cached answer without loading: a link, null (known missing) or undefined (not cached). */
@@ -118,10 +120,11 @@ export class LinkCache {
     let ttl: number;
     let stored: boolean;
     try {
-      if (this.extras.shared) {
-        const entry = await this.extras.shared.guard.get(key);
+      const shared = this.extras.shared;
+      if (shared) {
+        const entry = await shared.guard.get(key);
         link = entry.value;
-        const left = entry.freshUntil - (this.extras.clock?.now() ?? Date.now());
+        const left = entry.freshUntil - shared.clock.now();
         ttl = left > 0 ? Math.min(this.ttlFor(link), left) : STALE_L1_TTL_MS;
       } else {
         link = (await this.load(key)) ?? null;
@@ -218,9 +221,8 @@ export async function createLinkCache(setup: LinkCacheSetup): Promise<LinkCache>
     : undefined;
   box.filter = filter;
   const cache = new LinkCache(l1, flight, load, options, {
-    shared: { guard, publish: (key) => bus.publish(key, store.redisKeys(key)) },
+    shared: { guard, publish: (key) => bus.publish(key, store.redisKeys(key)), clock },
     filter,
-    clock,
     close: () => bus.close(),
   });
   box.cache = cache;

@@ -161,7 +161,7 @@ export class KeyFilter {
   private async build(next: BloomFilter, resync: boolean): Promise<void> {
     const epoch = ++this.epoch;
     clearTimeout(this.retryTimer);
-    const started = Date.now();
+    const started = performance.now(); // a duration for the report, not cache time
     this.counters.builds++;
     try {
       // Counter first, then the source: every change numbered up to the counter is in it.
@@ -175,7 +175,7 @@ export class KeyFilter {
       if (epoch !== this.epoch) return;
       this.lastCount = count;
       this.state = { kind: 'ready', filter: next };
-      this.options.onBuilt?.({ keys: count, capacity: next.capacity, bytes: next.byteLength, ms: Date.now() - started });
+      this.options.onBuilt?.({ keys: count, capacity: next.capacity, bytes: next.byteLength, ms: Math.round(performance.now() - started) });
       if (next.overCapacity) this.grow(next);
     } catch (err) {
       if (epoch !== this.epoch) return;
