@@ -28,6 +28,8 @@ export interface LinkCacheShared {
   publish(key: string): Promise<void>;
   /** The clock the guard stamps entries with (an L1 copy never outlives the L2 freshness). */
   clock: Clock;
+  /** Statistics of the change messages (published, received, gaps, retries). */
+  changes?(): unknown;
 }
 
 /** An L1 copy of an entry served stale from L2 lives this long (it is being refreshed). */
@@ -81,7 +83,7 @@ export class LinkCache {
   /** Statistics of the shared tier, the filter and the bus (for /health/detailed). */
   details(): Record<string, unknown> {
     return {
-      ...(this.extras.shared ? { l2: this.extras.shared.guard.stats() } : {}),
+      ...(this.extras.shared ? { l2: this.extras.shared.guard.stats(), changes: this.extras.shared.changes?.() } : {}),
       ...(this.extras.filter ? { bloom: this.extras.filter.stats() } : {}),
     };
   }
@@ -221,7 +223,7 @@ export async function createLinkCache(setup: LinkCacheSetup): Promise<LinkCache>
     : undefined;
   box.filter = filter;
   const cache = new LinkCache(l1, flight, load, options, {
-    shared: { guard, publish: (key) => bus.publish(key, store.redisKeys(key)), clock },
+    shared: { guard, publish: (key) => bus.publish(key, store.redisKeys(key)), clock, changes: () => bus.stats() },
     filter,
     close: () => bus.close(),
   });

@@ -138,6 +138,7 @@ describeWithRedis('shortener with the two-tier cache and the Bloom filter', (url
     expect(checks.cache?.status).toBe('healthy');
     expect(checks.cache?.bloom).toMatchObject({ state: 'ready' });
     expect(checks.cache?.l2).toMatchObject({ hits: expect.any(Number) });
+    expect((checks.cache as { changes?: unknown }).changes).toMatchObject({ received: expect.any(Number), gaps: 0, pendingRetries: 0 });
   });
 
   it('refuses CACHE_BLOOM=on without REDIS_URL, naming the variable', async () => {
