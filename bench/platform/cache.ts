@@ -29,6 +29,7 @@ import type { Link } from '../../src/shortener/link.js';
 import { createLinkCache } from '../../src/shortener/link-cache.js';
 import { describeMachine, machineLine } from '../lib/machine.js';
 import { fmt, median, percentile, round } from '../lib/stats.js';
+import { seededKeys } from '../lib/keys.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
 const L1_OPS = Number(process.env.BENCH_L1_OPS ?? 2_000_000);
@@ -38,26 +39,8 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const L1_KEYS = 10_000;
 const GOAL_L1_RATIO = 1.5;
 
-const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-/** Distinct 7-character base62 keys from a seeded PRNG (tny's short-key shape). */
-function keys(count: number, seed: number): string[] {
-  let a = seed >>> 0;
-  const random = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = new Set<string>();
-  while (out.size < count) {
-    let key = '';
-    for (let i = 0; i < 7; i++) key += ALPHABET[Math.floor(random() * 62)];
-    out.add(key);
-  }
-  return [...out];
-}
+const keys = seededKeys;
 
 const link = (key: string, id: number): Link => ({
   id, key, url: `https://example.com/articles/${key}?utm_source=tny`, accountId: 1, createdAt: 0, updatedAt: 0,

@@ -19,6 +19,7 @@ import { jumpHashString } from '../../src/platform/hashing/jump-hash.js';
 import { murmur3_32String } from '../../src/platform/hashing/murmur3.js';
 import { describeMachine, machineLine } from '../lib/machine.js';
 import { fmt, median, round } from '../lib/stats.js';
+import { seededKeys } from '../lib/keys.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const KEY_COUNT = Number(process.env.BENCH_KEYS ?? 1_000_000);
@@ -26,26 +27,8 @@ const REBUILDS = Number(process.env.BENCH_REBUILDS ?? 20);
 const VNODES = 150;
 const GOAL_RATIO = 5;
 
-const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-/** Distinct 7-character base62 keys (tny's short-link shape) from a seeded PRNG. */
-function coldKeys(count: number): string[] {
-  let a = 0x9e3779b9;
-  const random = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const keys = new Set<string>();
-  while (keys.size < count) {
-    let key = '';
-    for (let i = 0; i < 7; i++) key += ALPHABET[Math.floor(random() * 62)];
-    keys.add(key);
-  }
-  return [...keys];
-}
+const coldKeys = (count: number): string[] => seededKeys(count, 0x9e3779b9);
 
 const nodeIds = (n: number) => Array.from({ length: n }, (_, i) => `10.0.${i >> 8}.${i & 255}:5432`);
 

@@ -1,3 +1,4 @@
+import { fmix32 } from '../hashing/murmur3.js';
 /**
  * A Bloom filter (chapter §4, cache penetration): "definitely not present" or "maybe present",
  * so lookups of keys that were never created can be refused without touching the database.
@@ -117,14 +118,4 @@ function hash2(key: string): number {
   let h = 0x9747b28c;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x5bd1e995) ^ (h >>> 13);
   return fmix32(h ^ key.length);
-}
-
-function fmix32(x: number): number {
-  let h = x;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }

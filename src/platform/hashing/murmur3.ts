@@ -27,7 +27,12 @@ function mixH(h: number, k: number): number {
 
 function finish(h: number, tail: number, tailBytes: number, length: number): number {
   if (tailBytes > 0) h ^= mixK(tail);
-  h ^= length;
+  return fmix32(h ^ length);
+}
+
+/** murmur3's finaliser: every input bit affects every output bit. Unsigned 32-bit result. */
+export function fmix32(x: number): number {
+  let h = x;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
