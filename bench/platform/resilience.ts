@@ -27,6 +27,12 @@ import { timeout } from '../../src/platform/resilience/timeout.js';
 import { wrap } from '../../src/platform/resilience/wrap.js';
 import { describeMachine, machineLine } from '../lib/machine.js';
 import { fmt, median, round } from '../lib/stats.js';
+import { createRequire } from 'node:module';
+
+/** The installed version of a package (from its package.json). */
+function versionOf(name: string): string {
+  return (createRequire(import.meta.url)(`${name}/package.json`) as { version: string }).version;
+}
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const CALLS = Number(process.env.BENCH_CALLS ?? 200_000);
@@ -147,7 +153,7 @@ async function main(): Promise<void> {
     benchmark: 'platform-resilience',
     date: new Date().toISOString(),
     machine,
-    settings: { rounds: ROUNDS, callsPerSubjectPerRound: CALLS, baselines: 'cockatiel 4.0.0, opossum 10.0.0' },
+    settings: { rounds: ROUNDS, callsPerSubjectPerRound: CALLS, baselines: `cockatiel ${versionOf('cockatiel')}, opossum ${versionOf('opossum')}` },
     bareAwaitNsPerOp: round(median(bare), 1),
     overhead: rows,
     ratios: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, round(v, 2)])),
