@@ -136,6 +136,55 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
           .execute();
       },
     },
+    // The durable queue (chapter §6, docs/patterns/queue.md). One row per job; `state` is
+    // 'pending' (ready, delayed or leased: `run_at` is when it is next visible), 'dead' or
+    // 'done' (acked, kept only for its dedupe window). The main index serves "next due by
+    // priority" as one range seek per distinct priority; the partial ones serve dedupe, the
+    // dead-letter list and the purge of expired 'done' rows.
+    '0004_queue': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('queue_jobs')
+          .addColumn('id', autoId, (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+          .addColumn('queue', 'varchar(100)', (c) => c.notNull())
+          .addColumn('state', 'varchar(10)', (c) => c.notNull())
+          .addColumn('priority', 'integer', (c) => c.notNull())
+          .addColumn('run_at', 'bigint', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('max_attempts', 'integer', (c) => c.notNull())
+          .addColumn('lease_token', 'varchar(64)')
+          .addColumn('dedupe_key', 'varchar(200)')
+          .addColumn('last_error', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('dead_at', 'bigint')
+          .execute();
+        await db.schema
+          .createIndex('queue_jobs_due')
+          .on('queue_jobs')
+          .columns(['queue', 'state', 'priority', 'run_at', 'id'])
+          .execute();
+        await db.schema
+          .createIndex('queue_jobs_dedupe')
+          .on('queue_jobs')
+          .columns(['queue', 'dedupe_key'])
+          .unique()
+          .where(sql.ref('dedupe_key'), 'is not', null)
+          .execute();
+        await db.schema
+          .createIndex('queue_jobs_dead')
+          .on('queue_jobs')
+          .columns(['queue', 'id'])
+          .where(sql.ref('state'), '=', 'dead')
+          .execute();
+        await db.schema
+          .createIndex('queue_jobs_done')
+          .on('queue_jobs')
+          .columns(['run_at'])
+          .where(sql.ref('state'), '=', 'done')
+          .execute();
+      },
+    },
   };
 }
 

@@ -99,6 +99,25 @@ export interface ClickCompactionTable {
   done_link_id: Big;
 }
 
+/** The durable queue's jobs (docs/patterns/queue.md). */
+export interface QueueJobsTable {
+  id: Generated<number>;
+  queue: string;
+  /** 'pending' (ready, delayed or leased), 'dead', or 'done' (acked, inside its dedupe window). */
+  state: string;
+  priority: number;
+  /** When the job is next visible: due time, lease expiry, or (done) dedupe window end. */
+  run_at: Big;
+  payload: string;
+  attempts: number;
+  max_attempts: number;
+  lease_token: string | null;
+  dedupe_key: string | null;
+  last_error: string | null;
+  created_at: Big;
+  dead_at: Big | null;
+}
+
 export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
@@ -111,6 +130,7 @@ export interface Database {
   click_journal: ClickJournalTable;
   click_journal_lease: ClickJournalLeaseTable;
   click_compaction: ClickCompactionTable;
+  queue_jobs: QueueJobsTable;
 }
 
 export type SqlDialectName = 'sqlite' | 'postgres';
