@@ -11,11 +11,11 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * Secrets are `whsec_<base64>` as in the spec; any other string is used as UTF-8 bytes.
  */
 
-export interface WebhookSignatureHeaders {
+export type WebhookSignatureHeaders = {
   'webhook-id': string;
   'webhook-timestamp': string;
   'webhook-signature': string;
-}
+};
 
 function secretBytes(secret: string): Buffer {
   return secret.startsWith('whsec_') ? Buffer.from(secret.slice('whsec_'.length), 'base64') : Buffer.from(secret, 'utf8');
