@@ -18,7 +18,7 @@ const EMAIL = /^[^\s@"<>()[\],;:\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-
 /** E.164: a plus, a non-zero country digit, at most 15 digits in all. */
 const E164 = /^\+[1-9]\d{1,14}$/;
 /** FCM registration tokens and APNs device tokens are long opaque strings. */
-const DEVICE_TOKEN = /^[A-Za-z0-9_:.-]{16,4096}$/;
+const DEVICE_TOKEN = /^[A-Za-z0-9_:.-]{16,2048}$/;
 const BASE64URL_KEY = /^[A-Za-z0-9_-]{16,256}={0,2}$/;
 
 function httpUrl(text: string, httpsOnly: boolean): boolean {

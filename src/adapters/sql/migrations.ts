@@ -185,6 +185,82 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
           .execute();
       },
     },
+    // The notifier's recipients, contact points, preferences, categories and templates
+    // (docs/notifier.md). Everything is keyed by account first: an account only sees its own.
+    // Preferences are one JSON document per recipient (read whole by every send decision).
+    '0005_notifier': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('notifier_recipients')
+          .addColumn('account_id', 'bigint', (c) => c.notNull())
+          .addColumn('id', 'varchar(128)', (c) => c.notNull())
+          .addColumn('locale', 'varchar(35)', (c) => c.notNull())
+          .addColumn('time_zone', 'varchar(64)', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('notifier_recipients_pk', ['account_id', 'id'])
+          .execute();
+        await db.schema
+          .createTable('notifier_contact_points')
+          .addColumn('id', autoId, (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+          .addColumn('account_id', 'bigint', (c) => c.notNull())
+          .addColumn('recipient_id', 'varchar(128)', (c) => c.notNull())
+          .addColumn('kind', 'varchar(16)', (c) => c.notNull())
+          .addColumn('address', 'varchar(2048)', (c) => c.notNull())
+          .addColumn('keys', 'text')
+          .addColumn('valid', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addForeignKeyConstraint('notifier_contact_points_recipient', ['account_id', 'recipient_id'], 'notifier_recipients', ['account_id', 'id'], (fk) =>
+            fk.onDelete('cascade'),
+          )
+          .execute();
+        await db.schema
+          .createIndex('notifier_contact_points_unique')
+          .on('notifier_contact_points')
+          .columns(['account_id', 'recipient_id', 'kind', 'address'])
+          .unique()
+          .execute();
+        await db.schema
+          .createTable('notifier_preferences')
+          .addColumn('account_id', 'bigint', (c) => c.notNull())
+          .addColumn('recipient_id', 'varchar(128)', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('notifier_preferences_pk', ['account_id', 'recipient_id'])
+          .addForeignKeyConstraint('notifier_preferences_recipient', ['account_id', 'recipient_id'], 'notifier_recipients', ['account_id', 'id'], (fk) =>
+            fk.onDelete('cascade'),
+          )
+          .execute();
+        await db.schema
+          .createTable('notifier_categories')
+          .addColumn('account_id', 'bigint', (c) => c.notNull())
+          .addColumn('name', 'varchar(64)', (c) => c.notNull())
+          .addColumn('description', 'varchar(500)', (c) => c.notNull())
+          .addColumn('default_channels', 'text', (c) => c.notNull())
+          .addColumn('fallback', 'text', (c) => c.notNull())
+          .addColumn('critical', 'integer', (c) => c.notNull())
+          .addColumn('cap_count', 'integer')
+          .addColumn('cap_window_ms', 'bigint')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('notifier_categories_pk', ['account_id', 'name'])
+          .execute();
+        await db.schema
+          .createTable('notifier_templates')
+          .addColumn('account_id', 'bigint', (c) => c.notNull())
+          .addColumn('name', 'varchar(100)', (c) => c.notNull())
+          .addColumn('channel', 'varchar(16)', (c) => c.notNull())
+          .addColumn('locale', 'varchar(35)', (c) => c.notNull())
+          .addColumn('subject', 'text')
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('html', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('notifier_templates_pk', ['account_id', 'name', 'channel', 'locale'])
+          .execute();
+      },
+    },
   };
 }
 

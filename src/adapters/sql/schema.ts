@@ -118,6 +118,63 @@ export interface QueueJobsTable {
   dead_at: Big | null;
 }
 
+/** A notification recipient; the id is the calling service's, unique per account. */
+export interface NotifierRecipientsTable {
+  account_id: number;
+  id: string;
+  locale: string;
+  time_zone: string;
+  created_at: Big;
+  updated_at: Big;
+}
+
+/** Where a recipient can be reached; `keys` is JSON (web push only), `valid` 0/1. */
+export interface NotifierContactPointsTable {
+  id: Generated<number>;
+  account_id: number;
+  recipient_id: string;
+  kind: string;
+  address: string;
+  keys: string | null;
+  valid: number;
+  created_at: Big;
+  updated_at: Big;
+}
+
+/** A recipient's preferences as one JSON document. */
+export interface NotifierPreferencesTable {
+  account_id: number;
+  recipient_id: string;
+  body: string;
+  updated_at: Big;
+}
+
+/** Channel lists are JSON arrays; the frequency cap is both columns or neither. */
+export interface NotifierCategoriesTable {
+  account_id: number;
+  name: string;
+  description: string;
+  default_channels: string;
+  fallback: string;
+  critical: number;
+  cap_count: number | null;
+  cap_window_ms: Big | null;
+  created_at: Big;
+  updated_at: Big;
+}
+
+export interface NotifierTemplatesTable {
+  account_id: number;
+  name: string;
+  channel: string;
+  locale: string;
+  subject: string | null;
+  body: string;
+  html: string | null;
+  created_at: Big;
+  updated_at: Big;
+}
+
 export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
@@ -131,6 +188,11 @@ export interface Database {
   click_journal_lease: ClickJournalLeaseTable;
   click_compaction: ClickCompactionTable;
   queue_jobs: QueueJobsTable;
+  notifier_recipients: NotifierRecipientsTable;
+  notifier_contact_points: NotifierContactPointsTable;
+  notifier_preferences: NotifierPreferencesTable;
+  notifier_categories: NotifierCategoriesTable;
+  notifier_templates: NotifierTemplatesTable;
 }
 
 export type SqlDialectName = 'sqlite' | 'postgres';
