@@ -11,6 +11,8 @@ import { writeLimitHooks } from './hooks/rate-limit.js';
 import { healthRoutes } from './routes/health.js';
 import { linkRoutes } from './routes/links.js';
 import { metaRoutes } from './routes/meta.js';
+import { notifierConfigRoutes } from './routes/notifier-config.js';
+import { notifierRecipientRoutes } from './routes/notifier-recipients.js';
 import { redirectRoutes } from './routes/redirect.js';
 import { createRedirectHandler, KEY_PATTERN } from './redirect-handler.js';
 import { strictBodyValidator } from './validation.js';
@@ -107,6 +109,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     api.addHook('onSend', idempotency.onSend);
     api.addHook('onResponse', idempotency.onResponse);
     linkRoutes(api, deps);
+    if (deps.notifier) {
+      notifierRecipientRoutes(api, deps.notifier);
+      notifierConfigRoutes(api, deps.notifier);
+    }
   });
 
   redirectRoutes(app, deps, redirect);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
+import type { NotifierContext } from '../notifier/context.js';
 import type { Authenticator } from '../platform/auth/authenticator.js';
 import type { HealthCheck } from '../platform/health/health.js';
 import type { IdempotencyStore } from '../platform/idempotency/ports.js';
@@ -28,4 +29,6 @@ export interface AppDeps {
   limiters: Limiters;
   health: readonly HealthCheck[];
   metrics: Metrics;
+  /** The notifier's configuration API (recipients, preferences, categories, templates); absent: not served. */
+  notifier?: NotifierContext;
 }

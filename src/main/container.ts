@@ -6,6 +6,10 @@ import { KyselyClickRepository } from '../adapters/sql/kysely-click-repository.j
 import { KyselyIdSequence } from '../adapters/sql/kysely-id-sequence.js';
 import { KyselyIdempotencyStore } from '../adapters/sql/kysely-idempotency-store.js';
 import { KyselyLinkRepository } from '../adapters/sql/kysely-link-repository.js';
+import { KyselyNotifierCategories } from '../adapters/sql/kysely-notifier-categories.js';
+import { KyselyNotifierPreferences } from '../adapters/sql/kysely-notifier-preferences.js';
+import { KyselyNotifierContactPoints, KyselyNotifierRecipients } from '../adapters/sql/kysely-notifier-recipients.js';
+import { KyselyNotifierTemplates } from '../adapters/sql/kysely-notifier-templates.js';
 import { KyselySettingsStore } from '../adapters/sql/kysely-settings-store.js';
 import { openDatabase, type OpenedDatabase } from '../adapters/sql/open-database.js';
 import { openRedis, type RedisHandle } from '../adapters/redis/open-redis.js';
@@ -15,6 +19,7 @@ import type { Config } from '../config/config.js';
 import { ROUTE_WORDS } from '../http/app.js';
 import type { AppDeps } from '../http/deps.js';
 import { Metrics } from '../http/metrics.js';
+import { TemplateEngine } from '../notifier/templates/template-engine.js';
 import { Authenticator } from '../platform/auth/authenticator.js';
 import type { AccountStore } from '../platform/auth/ports.js';
 import { LocalCache } from '../platform/cache/local-cache.js';
@@ -291,5 +296,18 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
       password: bucket('password', config.RATE_LIMIT_PASSWORD_BURST, config.RATE_LIMIT_PASSWORD_PER_MINUTE / 60),
     },
     health: healthChecks(config, database, redis, shortener, clock),
+    notifier: {
+      stores: {
+        recipients: new KyselyNotifierRecipients(database.db, database.dialect),
+        contacts: new KyselyNotifierContactPoints(database.db),
+        preferences: new KyselyNotifierPreferences(database.db),
+        categories: new KyselyNotifierCategories(database.db, database.dialect),
+        templates: new KyselyNotifierTemplates(database.db, database.dialect),
+      },
+      templates: new TemplateEngine(),
+      clock,
+      defaultLocale: 'en',
+      defaultTimeZone: 'UTC',
+    },
   };
 }
