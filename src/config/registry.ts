@@ -125,6 +125,38 @@ export const registry = {
   HEALTH_DISK_FAIL_MB: int('Free disk space under which `/health/detailed` reports unhealthy.', 100, { min: 0 }),
   SHUTDOWN_TIMEOUT_MS: int('Longest graceful shutdown before the process exits anyway.', 10_000, { min: 100 }),
   ADMIN_KEY_NAME: optionalStr('Name of the admin API key made on first start.'),
+
+  // Notification channels (docs/notifier-channels.md). A channel is on when its settings are set.
+  NOTIFY_SMTP_HOST: optionalStr('SMTP server for the email channel; the channel is on when this and NOTIFY_EMAIL_FROM are set.'),
+  NOTIFY_SMTP_PORT: int('SMTP port (587 submission with STARTTLS, 465 with NOTIFY_SMTP_SECURE).', 587, { min: 1, max: 65535 }),
+  NOTIFY_SMTP_SECURE: bool('Implicit TLS from the first byte (port 465).', false),
+  NOTIFY_SMTP_REQUIRE_TLS: bool('Refuse to send mail unless the server upgrades to TLS (STARTTLS); turn off only for a local test server.', true),
+  NOTIFY_SMTP_USER: optionalStr('SMTP user name, when the server needs authentication.'),
+  NOTIFY_SMTP_PASSWORD: optionalStr('SMTP password (never logged).'),
+  NOTIFY_EMAIL_FROM: optionalStr('Sender of notification emails, e.g. `tny <noreply@example.com>`.'),
+  NOTIFY_EMAIL_MESSAGE_ID_DOMAIN: optionalStr('Right-hand side of Message-IDs (`<delivery-id@domain>`); defaults to the domain of NOTIFY_EMAIL_FROM.'),
+  NOTIFY_WEBHOOK_SECRET: optionalStr('Default webhook signing secret, `whsec_` + base64 (Standard Webhooks); the webhook channel is on when set.'),
+  NOTIFY_WEBHOOK_ALLOWED_NETWORKS: list(
+    'CIDRs that webhook and Web Push URLs may reach although private, loopback or link-local (e.g. `10.0.0.0/8`); empty refuses them all.',
+  ),
+  NOTIFY_VAPID_PUBLIC_KEY: optionalStr('VAPID public key (base64url) for Web Push; the channel is on when the VAPID keys and subject are set.'),
+  NOTIFY_VAPID_PRIVATE_KEY: optionalStr('VAPID private key (base64url, never logged).'),
+  NOTIFY_VAPID_SUBJECT: optionalStr('VAPID contact, `mailto:…` or `https://…`, that push services may use to reach the operator.'),
+  NOTIFY_FCM_SERVICE_ACCOUNT_FILE: optionalStr('Path of the Firebase service-account JSON key; the FCM channel is on when set.'),
+  NOTIFY_FCM_ENDPOINT: url('FCM API origin. Unset: `https://fcm.googleapis.com`.', ['https:', 'http:']),
+  NOTIFY_FCM_TOKEN_URI: url('OAuth2 token endpoint. Unset: the service account\'s `token_uri`.', ['https:', 'http:']),
+  NOTIFY_APNS_KEY_FILE: optionalStr('Path of the APNs token-auth key (.p8); the APNs channel is on when this, the key id, team id and topic are set.'),
+  NOTIFY_APNS_KEY_ID: optionalStr('APNs key id (the `kid` of provider tokens).'),
+  NOTIFY_APNS_TEAM_ID: optionalStr('Apple developer team id (the `iss` of provider tokens).'),
+  NOTIFY_APNS_TOPIC: optionalStr('The app\'s bundle id (`apns-topic`).'),
+  NOTIFY_APNS_ENDPOINT: url(
+    'APNs origin. Unset: `https://api.push.apple.com`; development builds use `https://api.sandbox.push.apple.com`.',
+    ['https:', 'http:'],
+  ),
+  NOTIFY_SMS_BASE_URL: url('Twilio-compatible API origin. Unset: `https://api.twilio.com`.', ['https:', 'http:']),
+  NOTIFY_SMS_ACCOUNT_SID: optionalStr('Account SID of the SMS API; the SMS channel is on when the SID, token and sender are set.'),
+  NOTIFY_SMS_AUTH_TOKEN: optionalStr('Auth token of the SMS API (never logged).'),
+  NOTIFY_SMS_FROM: optionalStr('SMS sender: an E.164 number or a Messaging Service SID (`MG…`).'),
 } as const;
 
 export type Registry = typeof registry;
