@@ -59,6 +59,17 @@ describeEachDatabase('notifier categories and templates contract', (factory) => 
     expect(await templates().find(a + 1000, id)).toBeUndefined();
   });
 
+  it('reports exactly one creation among concurrent puts of one variant, even within one millisecond', async () => {
+    const a = nextAccount++;
+    const id: TemplateId = { name: 'race', channel: 'sms', locale: 'en' };
+    const other = new KyselyNotifierTemplates((await database.connectAgain()).db, database.dialect);
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => (i % 2 ? other : templates()).put(a, id, { subject: null, body: `v${i}`, html: null }, 5)),
+    );
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect((await templates().put(a, id, { subject: null, body: 'again', html: null }, 5)).created).toBe(false);
+  });
+
   it('finds the best template along the locale chain', async () => {
     const a = nextAccount++;
     await templates().put(a, { name: 'n', channel: 'email', locale: 'de' }, { subject: null, body: 'de', html: null }, 1);

@@ -27,19 +27,30 @@ export class KyselyNotifierTemplates implements TemplateRepository {
   ) {}
 
   /**
-   * An upsert that keeps created_at; `created` compares it with `now`, which is exact because
-   * the same statement writes both (a replace at the same millisecond counts as created).
+   * Insert-or-nothing, then update: the first statement says exactly whether this call created
+   * the variant. A concurrent delete between the two makes the update miss; then it inserts again.
    */
   async put(accountId: number, id: TemplateId, parts: TemplateParts, now: number): Promise<{ template: Template; created: boolean }> {
     const values = { subject: parts.subject, body: parts.body, html: parts.html, updated_at: now };
-    const row = await this.db
-      .insertInto('notifier_templates')
-      .values({ account_id: accountId, ...id, ...values, created_at: now })
-      .onConflict((oc) => oc.columns(['account_id', 'name', 'channel', 'locale']).doUpdateSet(values))
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    const template = toTemplate(row);
-    return { template, created: template.createdAt === now };
+    for (;;) {
+      const inserted = await this.db
+        .insertInto('notifier_templates')
+        .values({ account_id: accountId, ...id, ...values, created_at: now })
+        .onConflict((oc) => oc.columns(['account_id', 'name', 'channel', 'locale']).doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (inserted) return { template: toTemplate(inserted), created: true };
+      const updated = await this.db
+        .updateTable('notifier_templates')
+        .set(values)
+        .where('account_id', '=', accountId)
+        .where('name', '=', id.name)
+        .where('channel', '=', id.channel)
+        .where('locale', '=', id.locale)
+        .returningAll()
+        .executeTakeFirst();
+      if (updated) return { template: toTemplate(updated), created: false };
+    }
   }
 
   async find(accountId: number, id: TemplateId): Promise<Template | undefined> {

@@ -70,33 +70,38 @@ export class TemplateEngine {
   async render(template: Pick<Template, 'subject' | 'body' | 'html' | 'locale'>, data: Record<string, unknown>): Promise<RenderedMessage> {
     const problems = this.check(template);
     if (problems.length > 0) throw new TnyError('TEMPLATE_INVALID', { details: problems });
-    const run = async (engine: Liquid, source: string | null): Promise<string | null> => {
-      if (source === null) return null;
-      const parsed = engine.parse(source);
+    const parts = [
+      [this.plain, template.subject],
+      [this.plain, template.body],
+      [this.escaping, template.html],
+    ] as const;
+    const parsed = parts.map(([engine, source]) => (source === null ? null : { engine, parsed: engine.parse(source) }));
+    const out: (string | null)[] = [];
+    for (const part of parsed) {
       try {
-        return String(await engine.render(parsed, data));
+        out.push(part && String(await part.engine.render(part.parsed, data)));
       } catch (err) {
-        throw this.renderFailure(engine, parsed, data, err);
+        throw this.renderFailure(parsed, data, err);
       }
-    };
-    return {
-      subject: await run(this.plain, template.subject),
-      body: (await run(this.plain, template.body)) ?? '',
-      html: await run(this.escaping, template.html),
-      locale: template.locale,
-    };
+    }
+    return { subject: out[0]!, body: out[1] ?? '', html: out[2]!, locale: template.locale };
   }
 
-  private renderFailure(engine: Liquid, parsed: LiquidTemplate[], data: Record<string, unknown>, err: unknown): TnyError {
+  private renderFailure(parsed: ({ engine: Liquid; parsed: LiquidTemplate[] } | null)[], data: Record<string, unknown>, err: unknown): TnyError {
     const name = (err as { name?: string }).name;
     const message = firstLine(err);
     if (name === 'UndefinedVariableError') {
-      const missing = engine
-        .globalVariableSegmentsSync(parsed)
-        .filter((segments) => !resolves(data, segments))
-        .map((segments) => segments.join('.'));
+      // Every part's missing paths, so one answer lists them all.
+      const missing = parsed.flatMap((part) =>
+        part
+          ? part.engine
+              .globalVariableSegmentsSync(part.parsed)
+              .filter((segments) => !resolves(data, segments))
+              .map((segments) => segments.join('.'))
+          : [],
+      );
       const named = /undefined variable: ([^,]+)/.exec(message)?.[1];
-      if (named && !missing.includes(named)) missing.push(named);
+      if (named && !missing.some((m) => m === named || m.startsWith(`${named}.`))) missing.push(named);
       const unique = [...new Set(missing)];
       return new TnyError('TEMPLATE_VARIABLES_MISSING', {
         message: `the template needs ${unique.join(', ')}`,
