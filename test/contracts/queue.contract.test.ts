@@ -116,6 +116,24 @@ for (const factory of [sqliteQueueFactory, memoryQueueFactory]) {
       expect(await queue.stats(Q)).toEqual({ ready: 0, delayed: 0, leased: 0, dead: 0 });
     });
 
+    it('a refused ack issued together with valid writes rolls back only itself', async () => {
+      const { clock, queue } = await fake();
+      await queue.enqueueBatch(Q, [{ payload: 'a' }, { payload: 'b' }, { payload: 'c' }]);
+      const [a] = await queue.lease(Q, { visibilityMs: 1000 });
+      clock.advance(1000);
+      // a's expired lease makes it due at t0 + 1000, after b and c (due at t0).
+      const [b, c, aAgain] = await queue.lease(Q, { max: 3, visibilityMs: 60_000 });
+      expect([b?.payload, c?.payload, aAgain?.payload]).toEqual(['b', 'c', 'a']);
+      // Same event-loop turn: SQLite commits these in one transaction.
+      const results = await Promise.allSettled([queue.ack(b!), queue.ack(a!), queue.enqueue(Q, 'd'), queue.extend(aAgain!, 5000)]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(LeaseLostError);
+      expect(payloads(await queue.lease(Q, { max: 5 }))).toEqual(['d']);
+      expect(await queue.stats(Q)).toEqual({ ready: 0, delayed: 0, leased: 3, dead: 0 });
+      await queue.ack(c!);
+      await queue.ack(aAgain!);
+    });
+
     it('accepts an ack after the lease expired when nobody took the job since', async () => {
       const { clock, queue } = await fake();
       await queue.enqueue(Q, 'x');

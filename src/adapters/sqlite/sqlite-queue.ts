@@ -31,6 +31,7 @@ import type {
 } from '../../platform/queue/types.js';
 import { WaitList } from '../../platform/queue/wait-list.js';
 import type { Database } from '../sql/schema.js';
+import { GroupCommit } from './sqlite-queue-group-commit.js';
 import { queueStatements, type JobRow, type QueueStatements } from './sqlite-queue-statements.js';
 
 export interface SqliteQueueOptions extends QueueAdapterOptions {
@@ -43,8 +44,9 @@ export interface SqliteQueueOptions extends QueueAdapterOptions {
 
 /**
  * The Queue port on SQLite (the embedded default), through raw prepared statements on the
- * connection under Kysely. Every write is one IMMEDIATE transaction, so processes sharing the
- * file serialise on SQLite's write lock and never lease the same job twice. Leases are rows
+ * connection under Kysely. Every write runs in an IMMEDIATE transaction (writes of the same
+ * event-loop turn share one: see GroupCommit), so processes sharing the file serialise on
+ * SQLite's write lock and never lease the same job twice. Leases are rows
  * (`run_at` = lease expiry), so they survive restarts: a lease that expired while the process
  * was down is simply due again.
  *
@@ -54,6 +56,7 @@ export interface SqliteQueueOptions extends QueueAdapterOptions {
  */
 export class SqliteQueue implements Queue {
   private readonly s: QueueStatements;
+  private readonly writes: GroupCommit;
   private readonly waitList = new WaitList();
   private readonly clock: Clock;
   private readonly backoff: Backoff;
@@ -74,6 +77,7 @@ export class SqliteQueue implements Queue {
     this.dedupeWindowMs = options.dedupeWindowMs ?? 0;
     this.crossProcessMs = options.crossProcessPollMs ?? 250;
     this.s = queueStatements(raw);
+    this.writes = new GroupCommit(db, raw);
   }
 
   enqueue<P extends JsonValue>(queue: string, payload: P, options?: EnqueueOptions): Promise<string> {
@@ -239,14 +243,16 @@ export class SqliteQueue implements Queue {
   }
 
   /**
-   * Runs `fn` on Kysely's connection (so it never lands inside a Kysely transaction that is
-   * awaiting something), as one IMMEDIATE transaction unless it only reads.
+   * Writes go through group commit (one IMMEDIATE transaction per event-loop turn, a savepoint
+   * per call); reads run on Kysely's connection, so they never land inside a Kysely
+   * transaction that is awaiting something.
    */
   private async run<T>(fn: () => T, write = true): Promise<T> {
+    if (write) return this.writes.run(fn);
     let result: T | undefined;
     await this.db.connection().execute(async () => {
       if (this.raw.inTransaction) throw new Error('SqliteQueue: the connection is already in a transaction');
-      result = write ? this.raw.transaction(fn).immediate() : fn();
+      result = fn();
     });
     return result as T;
   }
