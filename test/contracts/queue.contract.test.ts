@@ -359,6 +359,17 @@ for (const factory of [sqliteQueueFactory, memoryQueueFactory]) {
         expect(results.filter((r) => r.length > 0).length).toBeGreaterThanOrEqual(2);
       }, 30_000);
 
+      it('long-poll across connections: a job enqueued elsewhere is found at the next cross-process check', async () => {
+        const o = await open();
+        const other = await o.reopen!({ crossProcessPollMs: 50 });
+        const waiting = other.lease(Q, { waitMs: 3000 });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const t = performance.now();
+        await o.queue.enqueue(Q, 'from elsewhere');
+        expect(payloads(await waiting)).toEqual(['from elsewhere']);
+        expect(performance.now() - t).toBeLessThan(500);
+      });
+
       it('leases survive a restart: hidden until they expire, then redelivered', async () => {
         const clock = new FakeClock();
         const o = await open({ clock });
