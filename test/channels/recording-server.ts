@@ -9,6 +9,7 @@ export interface Recorded {
 }
 
 export interface Reply {
+  /** 0: never answer, for timeout tests. */
   status: number;
   headers?: Record<string, string>;
   body?: string;
@@ -36,6 +37,7 @@ export async function startRecordingServer(fallback: (req: Recorded) => Reply = 
       state.requests.push(rec);
       const next = state.replies.shift() ?? self.fallback;
       const reply = typeof next === 'function' ? next(rec) : next;
+      if (reply.status === 0) return; // hang: never answer (closed by close())
       res.writeHead(reply.status, reply.headers ?? {});
       res.end(reply.body ?? '');
     });
