@@ -38,6 +38,8 @@ const ROWS: Row[] = [
   ['POST', '/api/v1/recipients/known/contacts', { kind: 'email' }, 422, 'VALIDATION_ERROR', 'address'],
   ['PATCH', '/api/v1/recipients/known/contacts/999999', { valid: true }, 404, 'CONTACT_POINT_NOT_FOUND'],
   ['PATCH', '/api/v1/recipients/known/contacts/abc', { valid: true }, 422, 'VALIDATION_ERROR', 'contactId'],
+  ['PATCH', '/api/v1/recipients/known/contacts/99999999999999999999', { valid: true }, 422, 'VALIDATION_ERROR', 'contactId'],
+  ['DELETE', '/api/v1/recipients/known/contacts/0', undefined, 422, 'VALIDATION_ERROR', 'contactId'],
   ['PATCH', '/api/v1/recipients/known/contacts/1', { valid: 'yes' }, 422, 'VALIDATION_ERROR', 'valid'],
   // preferences
   ['PUT', '/api/v1/recipients/known/preferences', { quiet_hours: { start: '25:00', end: '07:00' } }, 422, 'VALIDATION_ERROR', 'quiet_hours.start'],

@@ -55,7 +55,7 @@ export const Recipient = Type.Object({
 export const ContactPatchBody = Type.Object({ valid: Type.Boolean() }, { additionalProperties: false });
 
 export const RecipientParams = Type.Object({ id: Str(256) });
-export const ContactParams = Type.Object({ id: Str(256), contactId: Type.Integer({ minimum: 1 }) });
+export const ContactParams = Type.Object({ id: Str(256), contactId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
 
 const ChannelSwitches = Type.Record(Type.String({ maxLength: 32 }), Type.Boolean());
 export const PreferencesBody = Type.Object(
