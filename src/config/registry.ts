@@ -157,6 +157,9 @@ export const registry = {
   NOTIFY_SMS_ACCOUNT_SID: optionalStr('Account SID of the SMS API; the SMS channel is on when the SID, token and sender are set.'),
   NOTIFY_SMS_AUTH_TOKEN: optionalStr('Auth token of the SMS API (never logged).'),
   NOTIFY_SMS_FROM: optionalStr('SMS sender: an E.164 number or a Messaging Service SID (`MG…`).'),
+  NOTIFY_DEFAULT_LOCALE: str('Locale (BCP 47) of recipients created without one, and the last step of template locale fallback.', 'en'),
+  NOTIFY_DEFAULT_TIME_ZONE: str('IANA time zone of recipients created without one (their quiet hours are read in it).', 'UTC'),
+  NOTIFY_TEMPLATE_RENDER_MS: int('Longest a template may render before it fails with TEMPLATE_RENDER_LIMIT (ms).', 100, { min: 1, max: 10_000 }),
 } as const;
 
 export type Registry = typeof registry;

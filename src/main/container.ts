@@ -19,7 +19,8 @@ import type { Config } from '../config/config.js';
 import { ROUTE_WORDS } from '../http/app.js';
 import type { AppDeps } from '../http/deps.js';
 import { Metrics } from '../http/metrics.js';
-import { TemplateEngine } from '../notifier/templates/template-engine.js';
+import { canonicalLocale, isTimeZone } from '../notifier/locale-and-zone.js';
+import { DEFAULT_TEMPLATE_LIMITS, TemplateEngine } from '../notifier/templates/template-engine.js';
 import { Authenticator } from '../platform/auth/authenticator.js';
 import type { AccountStore } from '../platform/auth/ports.js';
 import { LocalCache } from '../platform/cache/local-cache.js';
@@ -178,11 +179,22 @@ function healthChecks(
   ];
 }
 
+/** The notifier's default locale and zone, checked here because the registry has no BCP 47 or IANA type. */
+function notifierDefaults(config: Config): { defaultLocale: string; defaultTimeZone: string } {
+  const defaultLocale = canonicalLocale(config.NOTIFY_DEFAULT_LOCALE);
+  if (defaultLocale === undefined) throw new Error(`NOTIFY_DEFAULT_LOCALE: "${config.NOTIFY_DEFAULT_LOCALE}" is not a BCP 47 language tag`);
+  if (!isTimeZone(config.NOTIFY_DEFAULT_TIME_ZONE)) {
+    throw new Error(`NOTIFY_DEFAULT_TIME_ZONE: "${config.NOTIFY_DEFAULT_TIME_ZONE}" is not an IANA time zone`);
+  }
+  return { defaultLocale, defaultTimeZone: config.NOTIFY_DEFAULT_TIME_ZONE };
+}
+
 /** Wires adapters chosen by config into the use cases. Shared by `tny serve` and the CLI. */
 export async function createContainer(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Container> {
   if (config.CACHE_BLOOM === 'on' && !config.REDIS_URL) {
     throw new Error('CACHE_BLOOM=on needs REDIS_URL: without it, links created by another process (e.g. the tny CLI) would be refused here');
   }
+  const defaults = notifierDefaults(config);
   const lifecycle = new Lifecycle();
   const database = lifecycle.add('database', await openDatabase({
     databaseUrl: config.DATABASE_URL,
@@ -304,10 +316,9 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
         categories: new KyselyNotifierCategories(database.db, database.dialect),
         templates: new KyselyNotifierTemplates(database.db, database.dialect),
       },
-      templates: new TemplateEngine(),
+      templates: new TemplateEngine({ ...DEFAULT_TEMPLATE_LIMITS, renderMs: config.NOTIFY_TEMPLATE_RENDER_MS }),
       clock,
-      defaultLocale: 'en',
-      defaultTimeZone: 'UTC',
+      ...defaults,
     },
   };
 }

@@ -122,3 +122,28 @@ describe('notifier API: recipients, contact points, preferences', () => {
     expectError(await t.call('GET', '/api/v1/recipients'), 401, 'UNAUTHORIZED');
   });
 });
+
+describe('notifier API: default locale, zone and render budget from config', () => {
+  let t: TestApp;
+  let key: string;
+  beforeAll(async () => {
+    t = await makeTestApp({ NOTIFY_DEFAULT_LOCALE: 'de-at', NOTIFY_DEFAULT_TIME_ZONE: 'Asia/Tokyo' });
+    key = await t.newAccountKey('defaults');
+  });
+  afterAll(() => t.close());
+
+  it('gives new recipients the configured locale (canonical) and zone, and falls back to that locale', async () => {
+    expect(expectData(await t.call('POST', '/api/v1/recipients', { key, body: { id: 'd' } }), 201)).toMatchObject({ locale: 'de-AT', time_zone: 'Asia/Tokyo' });
+    await t.call('PUT', '/api/v1/templates/t/sms/de', { key, body: { body: 'de' } });
+    const out = expectData(await t.call('POST', '/api/v1/templates/t/render', { key, body: { channel: 'sms', locale: 'ja', data: {} } }));
+    expect(out).toMatchObject({ locale: 'de', body: 'de' });
+  });
+
+  it.each([
+    [{ NOTIFY_DEFAULT_LOCALE: 'not a locale' }, /NOTIFY_DEFAULT_LOCALE/],
+    [{ NOTIFY_DEFAULT_TIME_ZONE: 'Mars/Olympus' }, /NOTIFY_DEFAULT_TIME_ZONE/],
+    [{ NOTIFY_TEMPLATE_RENDER_MS: '0' }, /NOTIFY_TEMPLATE_RENDER_MS/],
+  ])('refuses to start with %j', async (env, message) => {
+    await expect(makeTestApp(env)).rejects.toThrow(message);
+  });
+});
