@@ -1,5 +1,6 @@
 import { exponentialBackoff, type Backoff } from '../resilience/backoff.js';
 import { LeaseLostError } from './errors.js';
+import { checkQueueName } from './options.js';
 import type { JsonValue, LeasedJob, Queue } from './types.js';
 
 /** Does the work; must be idempotent (delivery is at-least-once). Stop when `signal` aborts. */
@@ -62,6 +63,7 @@ export function runWorker<P extends JsonValue = JsonValue>(
   const waitMs = options.waitMs ?? 5000;
   const onError = options.onError ?? (() => {});
   const backoff = options.backoff ?? exponentialBackoff({ baseMs: 100, capMs: 5000 });
+  checkQueueName(name);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be an integer ≥ 1, got ${concurrency}`);
   if (!(visibilityMs >= 3)) throw new RangeError(`visibilityMs must be ≥ 3, got ${visibilityMs}`);
 
