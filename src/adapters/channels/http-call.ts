@@ -35,6 +35,11 @@ export async function httpCall(call: HttpCall): Promise<HttpAnswer> {
       signal: call.signal,
       dispatcher: call.dispatcher,
     });
+    const declared = Number(res.headers['content-length']);
+    if (res.statusCode === 204 || (Number.isInteger(declared) && declared <= limit)) {
+      // The common case, a small answer of known length: read it whole (cheaper than the loop below).
+      return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of res.body) {
