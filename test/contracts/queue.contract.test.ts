@@ -4,7 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/platform/clock.js';
 import { LeaseLostError, QueueUsageError } from '../../src/platform/queue/errors.js';
 import type { LeasedJob, Queue } from '../../src/platform/queue/types.js';
+import { runWorker } from '../../src/platform/queue/worker.js';
 import { exponentialBackoff } from '../../src/platform/resilience/backoff.js';
+import { RetryableError } from '../../src/platform/resilience/errors.js';
 import { memoryQueueFactory, sqliteQueueFactory, type QueueFactory, type QueueUnderTest } from '../helpers/queue.js';
 
 const workerFile = fileURLToPath(new URL('../helpers/queue-worker.ts', import.meta.url));
@@ -318,6 +320,46 @@ for (const factory of [sqliteQueueFactory, memoryQueueFactory]) {
       expect(performance.now() - started).toBeLessThan(1000);
     });
 
+    it('runWorker: two workers process every job exactly once, retrying a failure', async () => {
+      const { queue } = await open();
+      const runs = new Map<number, number>();
+      const handler = async (job: LeasedJob) => {
+        const n = job.payload as number;
+        runs.set(n, (runs.get(n) ?? 0) + 1);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        if (n === 7 && job.attempt === 1) throw new RetryableError('try again', { retryAfterMs: 10 });
+      };
+      const workers = [runWorker(queue, Q, handler, { concurrency: 4, waitMs: 500 }), runWorker(queue, Q, handler, { concurrency: 4, waitMs: 500 })];
+      await queue.enqueueBatch(Q, Array.from({ length: 200 }, (_, i) => ({ payload: i })));
+      const end = performance.now() + 5000;
+      while (workers.reduce((s, w) => s + w.stats.acked, 0) < 200 && performance.now() < end) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await Promise.all(workers.map((w) => w.close()));
+      expect(workers.reduce((s, w) => s + w.stats.acked, 0)).toBe(200);
+      expect(workers.every((w) => w.stats.acked > 0)).toBe(true);
+      expect([...runs.entries()].filter(([, count]) => count !== 1)).toEqual([[7, 2]]);
+      expect(await queue.stats(Q)).toEqual({ ready: 0, delayed: 0, leased: 0, dead: 0 });
+    });
+
+    it('runWorker: a handler slower than the visibility timeout runs once (the lease is extended)', async () => {
+      const { queue } = await open();
+      let runs = 0;
+      const slow = async () => {
+        runs += 1;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      };
+      const workers = [runWorker(queue, Q, slow, { visibilityMs: 60, waitMs: 500 }), runWorker(queue, Q, slow, { visibilityMs: 60, waitMs: 500 })];
+      await queue.enqueue(Q, 'slow');
+      const end = performance.now() + 3000;
+      while (workers.reduce((s, w) => s + w.stats.acked, 0) < 1 && performance.now() < end) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await Promise.all(workers.map((w) => w.close()));
+      expect(runs).toBe(1);
+      expect(workers.reduce((s, w) => s + w.stats.acked + w.stats.leaseLost, 0)).toBe(1);
+    });
+
     if (factory.shared) {
       it('several connections on one file never lease a job twice while its lease is valid', async () => {
         const o = await open();
@@ -341,7 +383,7 @@ for (const factory of [sqliteQueueFactory, memoryQueueFactory]) {
       it('several processes on one file never lease a job twice while its lease is valid', async () => {
         const o = await open();
         const enqueued = await o.queue.enqueueBatch(Q, Array.from({ length: 3000 }, (_, i) => ({ payload: i })));
-        const startAt = Date.now() + 4000;
+        const startAt = Date.now() + 3000;
         const results = await Promise.all(
           [1, 2, 3].map(
             () =>
