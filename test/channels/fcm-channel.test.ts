@@ -47,6 +47,7 @@ function fakeGoogle(server: () => RecordingServer, state: { issued: number; revo
     if (token === 'malformed') return fcmError(400, 'INVALID_ARGUMENT', 'INVALID_ARGUMENT');
     if (token === 'quota') return { ...fcmError(429, 'RESOURCE_EXHAUSTED', 'QUOTA_EXCEEDED'), headers: { 'retry-after': '60' } };
     if (token === 'down') return fcmError(503, 'UNAVAILABLE', 'UNAVAILABLE');
+    if (token === 'proxy-mangled') return { status: 200, body: '<html>ok</html>' };
     return { status: 200, body: JSON.stringify({ name: `projects/proj/messages/${req.path.length}-${token}` }) };
   };
 }
@@ -119,6 +120,8 @@ describe('FcmChannel against a local Google', () => {
     expect(quota).toBeInstanceOf(RetryableError);
     expect((quota as RetryableError).retryAfterMs).toBe(60_000);
     expect(await outcome('down')).toBeInstanceOf(RetryableError);
+    // 200 with a body that is not JSON: accepted (a failure here would resend a sent message).
+    expect(await outcome('proxy-mangled')).toEqual({});
   });
 
   it('a service account whose key the token endpoint rejects fails permanently, without leaking the key', async () => {

@@ -58,7 +58,13 @@ export class FcmChannel implements Channel {
       what: 'FCM',
     });
     if (answer.status === 200) {
-      const name = (JSON.parse(answer.text) as { name?: unknown }).name;
+      // Accepted; an unreadable body must not turn a sent message into a failure (and a resend).
+      let name: unknown;
+      try {
+        name = (JSON.parse(answer.text) as { name?: unknown }).name;
+      } catch {
+        name = undefined;
+      }
       return typeof name === 'string' ? { providerMessageId: name } : {};
     }
     let body: FcmErrorBody = {};

@@ -82,7 +82,7 @@ export class WebPushChannel implements Channel {
   }
 
   close(): Promise<void> {
-    return (this.dispatcher as Dispatcher & { close(): Promise<void> }).close();
+    return this.dispatcher.close();
   }
 }
 

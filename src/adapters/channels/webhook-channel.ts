@@ -64,6 +64,6 @@ export class WebhookChannel implements Channel {
   }
 
   close(): Promise<void> {
-    return (this.dispatcher as Dispatcher & { close(): Promise<void> }).close();
+    return this.dispatcher.close();
   }
 }
