@@ -15,6 +15,13 @@ describe('webhook signatures (Standard Webhooks)', () => {
     expect(h).toEqual({ 'webhook-id': 'msg_1', 'webhook-timestamp': String(NOW / 1000), 'webhook-signature': `v1,${expected}` });
   });
 
+  it('reproduces the Standard Webhooks specification test vector (interoperable with its libraries)', () => {
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const h = signWebhook(secret, 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, '{"test": 2432232314}');
+    expect(h['webhook-signature']).toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
+    expect(verifyWebhookSignature(h, '{"test": 2432232314}', secret, 300, 1614265330_000 + 10_000).ok).toBe(true);
+  });
+
   it('verifies its own signature, with any header casing and a Buffer body', () => {
     const h = signWebhook(SECRET, 'msg_1', NOW / 1000, body);
     const upper = { 'Webhook-Id': h['webhook-id'], 'WEBHOOK-TIMESTAMP': h['webhook-timestamp'], 'webhook-signature': h['webhook-signature'] };
