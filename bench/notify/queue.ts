@@ -12,7 +12,10 @@
  * jobs/s over both phases; medians over the rounds and the median of per-round ratios.
  * SQLite: a fresh WAL file per round (synchronous=NORMAL, as tny runs). Redis:
  * BENCH_REDIS_URL or redis://127.0.0.1:6379, a fresh queue name per round, obliterated after.
- * Knobs: BENCH_ROUNDS (5), BENCH_JOBS (5,000).
+ * Depth: then, with BENCH_DEPTH (100,000) jobs queued (bulk-loaded: enqueueBatch / addBulk, 1,000
+ * a call, untimed), the same worker drains the first BENCH_JOBS of them: processed/s with a
+ * deep queue (the index must not make leasing slower as the queue grows).
+ * Knobs: BENCH_ROUNDS (5), BENCH_JOBS (5,000), BENCH_DEPTH (100,000; 0 skips it).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +33,7 @@ import { fmt, fmtInt, median, round } from '../lib/stats.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const JOBS = Number(process.env.BENCH_JOBS ?? 5000);
+const DEPTH = Number(process.env.BENCH_DEPTH ?? 100_000);
 const IN_FLIGHT = 50;
 const CONCURRENCY = 50;
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -38,7 +42,12 @@ interface RoundResult {
   enqueuePerS: number;
   processPerS: number;
   endToEndPerS: number;
+  /** Processed/s draining JOBS from a queue DEPTH deep (NaN when DEPTH is 0). */
+  deepProcessPerS: number;
 }
+
+const chunks = (n: number): number[][] =>
+  Array.from({ length: Math.ceil(n / 1000) }, (_, c) => Array.from({ length: Math.min(1000, n - c * 1000) }, (_, i) => c * 1000 + i));
 
 async function pool(n: number, inFlight: number, task: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
@@ -74,7 +83,16 @@ async function tnyRound(): Promise<RoundResult> {
     const t2 = performance.now();
     await worker.close();
     if (done !== JOBS) throw new Error(`tny processed ${done} of ${JOBS}`);
-    return rates(t0, t1, t2);
+    let deep = Number.NaN;
+    if (DEPTH > 0) {
+      for (const chunk of chunks(DEPTH)) await queue.enqueueBatch('deep', chunk.map((i) => ({ payload: { i } })));
+      const t3 = performance.now();
+      const drain = runWorker(queue, 'deep', () => Promise.resolve(), { concurrency: CONCURRENCY, waitMs: 1000 });
+      await until(() => drain.stats.acked >= JOBS);
+      deep = (drain.stats.acked * 1000) / (performance.now() - t3);
+      await drain.close();
+    }
+    return { ...rates(t0, t1, t2), deepProcessPerS: deep };
   } finally {
     await queue.close();
     await handle.close();
@@ -102,7 +120,20 @@ async function bullRound(): Promise<RoundResult> {
     const t2 = performance.now();
     await worker.close();
     if (done !== JOBS) throw new Error(`BullMQ processed ${done} of ${JOBS}`);
-    return rates(t0, t1, t2);
+    let deep = Number.NaN;
+    if (DEPTH > 0) {
+      for (const chunk of chunks(DEPTH)) {
+        await queue.addBulk(chunk.map((i) => ({ name: 'job', data: { i }, opts: { removeOnComplete: true, removeOnFail: true } })));
+      }
+      let drained = 0;
+      const t3 = performance.now();
+      const drain = new BullWorker(name, () => Promise.resolve(), { connection: consumer, concurrency: CONCURRENCY });
+      drain.on('completed', () => (drained += 1));
+      await until(() => drained >= JOBS);
+      deep = (drained * 1000) / (performance.now() - t3);
+      await drain.close();
+    }
+    return { ...rates(t0, t1, t2), deepProcessPerS: deep };
   } finally {
     await queue.obliterate({ force: true });
     await queue.close();
@@ -111,7 +142,7 @@ async function bullRound(): Promise<RoundResult> {
   }
 }
 
-function rates(t0: number, t1: number, t2: number): RoundResult {
+function rates(t0: number, t1: number, t2: number): Omit<RoundResult, 'deepProcessPerS'> {
   return { enqueuePerS: (JOBS * 1000) / (t1 - t0), processPerS: (JOBS * 1000) / (t2 - t1), endToEndPerS: (JOBS * 1000) / (t2 - t0) };
 }
 
@@ -126,7 +157,7 @@ async function main(): Promise<void> {
     bullmq: (JSON.parse(readFileSync(join(root(), 'node_modules/bullmq/package.json'), 'utf8')) as { version: string }).version,
     redis: (await redisVersion()) ?? 'unknown',
   };
-  console.log(`queue: ${JOBS} jobs per round, ${ROUNDS} rounds, ${IN_FLIGHT} enqueues in flight, worker concurrency ${CONCURRENCY}`);
+  console.log(`queue: ${JOBS} jobs per round, ${ROUNDS} rounds, ${IN_FLIGHT} enqueues in flight, worker concurrency ${CONCURRENCY}, depth ${DEPTH}`);
   console.log(`${machineLine(machine)}; BullMQ ${versions.bullmq}, Redis ${versions.redis}`);
   const results = new Map<string, RoundResult[]>(subjects.map((s) => [s.name, []]));
   await bullRound(); // warm-up: JIT, Lua script loading
@@ -136,12 +167,12 @@ async function main(): Promise<void> {
     for (const s of order) {
       const res = await s.run();
       results.get(s.name)?.push(res);
-      console.log(`  round ${r + 1}/${ROUNDS} ${s.name.padEnd(10)} enqueue ${fmtInt(res.enqueuePerS).padStart(7)}/s  process ${fmtInt(res.processPerS).padStart(7)}/s  end-to-end ${fmtInt(res.endToEndPerS).padStart(7)}/s`);
+      console.log(`  round ${r + 1}/${ROUNDS} ${s.name.padEnd(10)} enqueue ${fmtInt(res.enqueuePerS).padStart(7)}/s  process ${fmtInt(res.processPerS).padStart(7)}/s  end-to-end ${fmtInt(res.endToEndPerS).padStart(7)}/s  process at depth ${fmtInt(res.deepProcessPerS).padStart(7)}/s`);
     }
   }
   const tny = results.get('tny-sqlite') ?? [];
   const bull = results.get('bullmq') ?? [];
-  const metrics = ['enqueuePerS', 'processPerS', 'endToEndPerS'] as const;
+  const metrics = ['enqueuePerS', 'processPerS', 'endToEndPerS', 'deepProcessPerS'] as const;
   const summary = Object.fromEntries(
     metrics.map((m) => {
       const t = median(tny.map((x) => x[m]));
@@ -159,7 +190,7 @@ async function main(): Promise<void> {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(
     file,
-    `${JSON.stringify({ benchmark: 'notify-queue', at: new Date().toISOString(), machine, versions, config: { jobs: JOBS, rounds: ROUNDS, inFlight: IN_FLIGHT, concurrency: CONCURRENCY }, summary, rounds: Object.fromEntries(results) }, null, 2)}\n`,
+    `${JSON.stringify({ benchmark: 'notify-queue', at: new Date().toISOString(), machine, versions, config: { jobs: JOBS, depth: DEPTH, rounds: ROUNDS, inFlight: IN_FLIGHT, concurrency: CONCURRENCY }, summary, rounds: Object.fromEntries(results) }, null, 2)}\n`,
   );
   console.log(`\nwrote ${file}`);
 }
