@@ -55,6 +55,12 @@ describe('decideDelivery: one channel, every rule and its interaction with criti
     ['capped at night: suppressed, not scheduled', { cap: 1, sentInCapWindow: 1, now: NIGHT }, 'suppress:frequency_cap'],
     ['in_app needs no contact point', { channels: ['in_app'], contacts: [] }, 'deliver'],
     ['in_app at night', { channels: ['in_app'], contacts: [], now: NIGHT }, `schedule@${QUIET_END}`],
+    ['send_at in the afternoon', { notBefore: NOON + 3_600_000 }, `schedule@${NOON + 3_600_000}`],
+    ['send_at in the past', { notBefore: NOON - 3_600_000 }, 'deliver'],
+    ['send_at inside quiet hours', { notBefore: NIGHT }, `schedule@${QUIET_END}`],
+    ['critical, send_at inside quiet hours', { notBefore: NIGHT, critical: true }, `schedule@${NIGHT}`],
+    ['asked at night for a send_at after quiet hours', { now: NIGHT, notBefore: QUIET_END + 60_000 }, `schedule@${QUIET_END + 60_000}`],
+    ['send_at for an opted-out recipient', { notBefore: NIGHT, prefs: { optOut: true } }, 'suppress:opted_out'],
   ];
 
   it.each(rows)('%s', (_name, over, expected) => {

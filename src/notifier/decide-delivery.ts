@@ -22,6 +22,8 @@ export interface DecisionInput {
   /** Notifications of this category already sent to the recipient within the cap's window. */
   sentInCapWindow: number;
   now: number;
+  /** The request's `send_at`, if any: nothing goes before it, and quiet hours are judged at it. */
+  notBefore?: number;
 }
 
 /**
@@ -34,13 +36,16 @@ export interface DecisionInput {
  * 3. frequency cap: `sentInCapWindow` ≥ the category's count → frequency_cap. It applies to
  *    critical categories too: a cap on one is the operator's explicit choice.
  * 4. quiet hours (not for critical): inside them → schedule at their end, else deliver now.
+ *    With `notBefore` (a `send_at` in the future) the same question is asked at that time, and
+ *    the answer is at least a schedule at it — critical sends wait for their `send_at` too.
  */
 export function decideDelivery(input: DecisionInput): ChannelDecision[] {
   const { category, preferences: prefs, now } = input;
   const critical = category.critical;
   const categoryPref = prefs.categories[category.name];
   const capped = category.frequencyCap !== null && input.sentInCapWindow >= category.frequencyCap.count;
-  const releaseAt = critical ? now : nextAllowedTime(now, prefs.quietHours, input.recipient.timeZone);
+  const from = Math.max(now, input.notBefore ?? now);
+  const releaseAt = critical ? from : nextAllowedTime(from, prefs.quietHours, input.recipient.timeZone);
 
   return input.channels.map((channel): ChannelDecision => {
     const kind = CONTACT_FOR_CHANNEL[channel];
