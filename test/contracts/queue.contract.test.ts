@@ -347,9 +347,10 @@ for (const factory of [sqliteQueueFactory, memoryQueueFactory]) {
       let runs = 0;
       const slow = async () => {
         runs += 1;
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        await new Promise((resolve) => setTimeout(resolve, 450));
       };
-      const workers = [runWorker(queue, Q, slow, { visibilityMs: 60, waitMs: 500 }), runWorker(queue, Q, slow, { visibilityMs: 60, waitMs: 500 })];
+      // 150 ms leases extended every 50 ms: 3 visibility timeouts pass while the handler runs.
+      const workers = [runWorker(queue, Q, slow, { visibilityMs: 150, waitMs: 500 }), runWorker(queue, Q, slow, { visibilityMs: 150, waitMs: 500 })];
       await queue.enqueue(Q, 'slow');
       const end = performance.now() + 3000;
       while (workers.reduce((s, w) => s + w.stats.acked, 0) < 1 && performance.now() < end) {

@@ -58,12 +58,12 @@ describe('runWorker', () => {
     let runs = 0;
     const worker = start(queue, Q, async () => {
       runs += 1;
-      await sleep(400);
-    }, { visibilityMs: 90, waitMs: 1000 });
+      await sleep(500);
+    }, { visibilityMs: 150, waitMs: 1000 });
     await queue.enqueue(Q, 'slow');
     await until(() => runs === 1);
-    // A competing consumer polls for the whole run: the lease (90 ms) would have expired 4×.
-    const stolen = await queue.lease(Q, { waitMs: 350, visibilityMs: 1000 });
+    // A competing consumer waits for the whole run: the 150 ms lease would have expired 3×.
+    const stolen = await queue.lease(Q, { waitMs: 450, visibilityMs: 1000 });
     expect(stolen).toEqual([]);
     await until(() => worker.stats.acked === 1);
     expect(runs).toBe(1);
