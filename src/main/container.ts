@@ -8,7 +8,8 @@ import { KyselyIdempotencyStore } from '../adapters/sql/kysely-idempotency-store
 import { KyselyLinkRepository } from '../adapters/sql/kysely-link-repository.js';
 import { KyselyNotifierCategories } from '../adapters/sql/kysely-notifier-categories.js';
 import { KyselyNotifierPreferences } from '../adapters/sql/kysely-notifier-preferences.js';
-import { KyselyNotifierContactPoints, KyselyNotifierRecipients } from '../adapters/sql/kysely-notifier-recipients.js';
+import { KyselyNotifierContactPoints } from '../adapters/sql/kysely-notifier-contact-points.js';
+import { KyselyNotifierRecipients } from '../adapters/sql/kysely-notifier-recipients.js';
 import { KyselyNotifierTemplates } from '../adapters/sql/kysely-notifier-templates.js';
 import { KyselySettingsStore } from '../adapters/sql/kysely-settings-store.js';
 import { openDatabase, type OpenedDatabase } from '../adapters/sql/open-database.js';

@@ -13,6 +13,11 @@ import type { Template, TemplateId, TemplateParts } from './templates/template.j
 export interface RecipientRepository {
   /** `'conflict'` when the account has a recipient with this id (nothing is written then). */
   insert(recipient: NewRecipient): Promise<Recipient | 'conflict'>;
+  /** The recipient and its first contact points in one transaction: all of them or none. */
+  insertWithContacts(
+    recipient: NewRecipient,
+    contacts: readonly Pick<ContactPoint, 'kind' | 'address' | 'keys'>[],
+  ): Promise<{ recipient: Recipient; contacts: ContactPoint[] } | 'conflict'>;
   find(accountId: number, id: string): Promise<Recipient | undefined>;
   update(accountId: number, id: string, changes: { locale?: string; timeZone?: string; updatedAt: number }): Promise<Recipient | undefined>;
   /** Its contact points and preferences go with it. */

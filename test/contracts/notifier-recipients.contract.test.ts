@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { KyselyNotifierPreferences } from '../../src/adapters/sql/kysely-notifier-preferences.js';
-import { KyselyNotifierContactPoints, KyselyNotifierRecipients } from '../../src/adapters/sql/kysely-notifier-recipients.js';
+import { KyselyNotifierContactPoints } from '../../src/adapters/sql/kysely-notifier-contact-points.js';
+import { KyselyNotifierRecipients } from '../../src/adapters/sql/kysely-notifier-recipients.js';
 import { DEFAULT_PREFERENCES, type Preferences } from '../../src/notifier/preferences.js';
 import { describeEachDatabase, type TestDatabase } from '../helpers/databases.js';
 
@@ -89,6 +90,24 @@ describeEachDatabase('notifier recipients, contact points and preferences contra
     expect(await contacts.delete(a + 1000, 'u', push.id)).toBe(false);
     expect(await contacts.delete(a, 'u', push.id)).toBe(true);
     expect((await contacts.list(a, 'u')).map((c) => c.id)).toEqual([email.id]);
+  });
+
+  it('inserts a recipient with its contact points in one transaction, or nothing on conflict', async () => {
+    const { recipients, contacts } = stores();
+    const a = nextAccount++;
+    const first = await recipients.insertWithContacts(recipient(a, 'w'), [
+      { kind: 'email', address: 'w@example.com', keys: null },
+      { kind: 'web_push', address: 'https://push.example.com/w', keys: { p256dh: 'p'.repeat(20), auth: 'a'.repeat(16) } },
+    ]);
+    if (first === 'conflict') throw new Error('conflict');
+    expect(first.recipient.id).toBe('w');
+    expect(first.contacts.map((c) => [c.kind, c.valid, c.recipientId])).toEqual([
+      ['email', true, 'w'],
+      ['web_push', true, 'w'],
+    ]);
+    expect(await contacts.list(a, 'w')).toEqual(first.contacts);
+    expect(await recipients.insertWithContacts(recipient(a, 'w', 9), [{ kind: 'phone', address: '+4915112345678', keys: null }])).toBe('conflict');
+    expect((await contacts.list(a, 'w')).map((c) => c.kind)).toEqual(['email', 'web_push']);
   });
 
   it('lists contact points of many recipients at once', async () => {

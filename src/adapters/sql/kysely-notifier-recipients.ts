@@ -1,8 +1,8 @@
 import type { Kysely, Selectable, Updateable } from 'kysely';
-import type { ContactKind } from '../../notifier/channel-names.js';
-import type { ContactPointRepository, RecipientRepository } from '../../notifier/ports.js';
-import type { ContactPoint, NewContactPoint, NewRecipient, Recipient } from '../../notifier/recipient.js';
-import type { Database, NotifierContactPointsTable, NotifierRecipientsTable, SqlDialectName } from './schema.js';
+import type { RecipientRepository } from '../../notifier/ports.js';
+import type { ContactPoint, NewRecipient, Recipient } from '../../notifier/recipient.js';
+import { toContact } from './kysely-notifier-contact-points.js';
+import type { Database, NotifierRecipientsTable, SqlDialectName } from './schema.js';
 import { binaryText } from './sql-helpers.js';
 
 function toRecipient(row: Selectable<NotifierRecipientsTable>): Recipient {
@@ -16,18 +16,13 @@ function toRecipient(row: Selectable<NotifierRecipientsTable>): Recipient {
   };
 }
 
-function toContact(row: Selectable<NotifierContactPointsTable>): ContactPoint {
-  return {
-    id: Number(row.id),
-    accountId: Number(row.account_id),
-    recipientId: row.recipient_id,
-    kind: row.kind as ContactKind,
-    address: row.address,
-    keys: row.keys === null ? null : (JSON.parse(row.keys) as ContactPoint['keys']),
-    valid: Number(row.valid) === 1,
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-  };
+function insertRecipient(db: Kysely<Database>, r: NewRecipient): Promise<Selectable<NotifierRecipientsTable> | undefined> {
+  return db
+    .insertInto('notifier_recipients')
+    .values({ account_id: r.accountId, id: r.id, locale: r.locale, time_zone: r.timeZone, created_at: r.now, updated_at: r.now })
+    .onConflict((oc) => oc.columns(['account_id', 'id']).doNothing())
+    .returningAll()
+    .executeTakeFirst();
 }
 
 /** Recipients in `notifier_recipients`, keyed (account_id, id); one implementation for both engines. */
@@ -39,13 +34,45 @@ export class KyselyNotifierRecipients implements RecipientRepository {
 
   /** `ON CONFLICT DO NOTHING RETURNING`: a taken id yields no row and no aborted transaction. */
   async insert(r: NewRecipient): Promise<Recipient | 'conflict'> {
-    const row = await this.db
-      .insertInto('notifier_recipients')
-      .values({ account_id: r.accountId, id: r.id, locale: r.locale, time_zone: r.timeZone, created_at: r.now, updated_at: r.now })
-      .onConflict((oc) => oc.columns(['account_id', 'id']).doNothing())
-      .returningAll()
-      .executeTakeFirst();
+    const row = await insertRecipient(this.db, r);
     return row ? toRecipient(row) : 'conflict';
+  }
+
+  /**
+   * The recipient, then its contact points, in one transaction (the caller has removed
+   * duplicates). Without contact points it is the single statement of `insert`: a transaction
+   * held across an await would make a second SQLite connection in the same process block the
+   * event loop on the write lock (tny uses one per process; tests use two).
+   */
+  async insertWithContacts(
+    r: NewRecipient,
+    contacts: readonly Pick<ContactPoint, 'kind' | 'address' | 'keys'>[],
+  ): Promise<{ recipient: Recipient; contacts: ContactPoint[] } | 'conflict'> {
+    if (contacts.length === 0) {
+      const recipient = await this.insert(r);
+      return recipient === 'conflict' ? recipient : { recipient, contacts: [] };
+    }
+    return this.db.transaction().execute(async (trx) => {
+      const row = await insertRecipient(trx, r);
+      if (!row) return 'conflict' as const;
+      const added = await trx
+        .insertInto('notifier_contact_points')
+        .values(
+          contacts.map((c) => ({
+            account_id: r.accountId,
+            recipient_id: r.id,
+            kind: c.kind,
+            address: c.address,
+            keys: c.keys === null ? null : JSON.stringify(c.keys),
+            valid: 1,
+            created_at: r.now,
+            updated_at: r.now,
+          })),
+        )
+        .returningAll()
+        .execute();
+      return { recipient: toRecipient(row), contacts: added.map(toContact).sort((a, b) => a.id - b.id) };
+    });
   }
 
   async find(accountId: number, id: string): Promise<Recipient | undefined> {
@@ -79,86 +106,5 @@ export class KyselyNotifierRecipients implements RecipientRepository {
     let q = this.db.selectFrom('notifier_recipients').selectAll().where('account_id', '=', accountId);
     if (after !== null) q = q.where(id, '>', after);
     return (await q.orderBy(id).limit(limit).execute()).map(toRecipient);
-  }
-}
-
-/** Contact points in `notifier_contact_points`, unique per (recipient, kind, address). */
-export class KyselyNotifierContactPoints implements ContactPointRepository {
-  constructor(private readonly db: Kysely<Database>) {}
-
-  async add(c: NewContactPoint): Promise<ContactPoint | 'conflict' | undefined> {
-    return this.db.transaction().execute(async (trx) => {
-      const owner = await trx
-        .selectFrom('notifier_recipients')
-        .select('id')
-        .where('account_id', '=', c.accountId)
-        .where('id', '=', c.recipientId)
-        .executeTakeFirst();
-      if (!owner) return undefined;
-      const row = await trx
-        .insertInto('notifier_contact_points')
-        .values({
-          account_id: c.accountId,
-          recipient_id: c.recipientId,
-          kind: c.kind,
-          address: c.address,
-          keys: c.keys === null ? null : JSON.stringify(c.keys),
-          valid: c.valid === false ? 0 : 1,
-          created_at: c.now,
-          updated_at: c.now,
-        })
-        .onConflict((oc) => oc.columns(['account_id', 'recipient_id', 'kind', 'address']).doNothing())
-        .returningAll()
-        .executeTakeFirst();
-      return row ? toContact(row) : 'conflict';
-    });
-  }
-
-  async list(accountId: number, recipientId: string): Promise<ContactPoint[]> {
-    return (await this.listMany(accountId, [recipientId])).get(recipientId) ?? [];
-  }
-
-  async listMany(accountId: number, recipientIds: readonly string[]): Promise<Map<string, ContactPoint[]>> {
-    const out = new Map<string, ContactPoint[]>();
-    if (recipientIds.length === 0) return out;
-    const rows = await this.db
-      .selectFrom('notifier_contact_points')
-      .selectAll()
-      .where('account_id', '=', accountId)
-      .where('recipient_id', 'in', [...new Set(recipientIds)])
-      .orderBy('id')
-      .execute();
-    for (const row of rows) {
-      const list = out.get(row.recipient_id) ?? [];
-      list.push(toContact(row));
-      out.set(row.recipient_id, list);
-    }
-    return out;
-  }
-
-  async setValid(accountId: number, recipientId: string, contactId: number, valid: boolean, now: number): Promise<ContactPoint | undefined> {
-    const row = await this.db
-      .updateTable('notifier_contact_points')
-      .set({ valid: valid ? 1 : 0, updated_at: now })
-      .where('id', '=', contactId)
-      .where('account_id', '=', accountId)
-      .where('recipient_id', '=', recipientId)
-      .returningAll()
-      .executeTakeFirst();
-    return row && toContact(row);
-  }
-
-  async markInvalid(contactId: number, now: number): Promise<void> {
-    await this.db.updateTable('notifier_contact_points').set({ valid: 0, updated_at: now }).where('id', '=', contactId).execute();
-  }
-
-  async delete(accountId: number, recipientId: string, contactId: number): Promise<boolean> {
-    const result = await this.db
-      .deleteFrom('notifier_contact_points')
-      .where('id', '=', contactId)
-      .where('account_id', '=', accountId)
-      .where('recipient_id', '=', recipientId)
-      .executeTakeFirst();
-    return result.numDeletedRows > 0n;
   }
 }

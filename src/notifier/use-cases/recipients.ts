@@ -23,8 +23,8 @@ export interface RecipientInput {
 }
 
 /**
- * Creates a recipient with its first contact points. Everything is checked before anything is
- * written; a contact point listed twice is a 422, not a silent merge.
+ * Creates a recipient with its first contact points, in one transaction. Everything is checked
+ * before anything is written; a contact point listed twice is a 422, not a silent merge.
  */
 export async function createRecipient(ctx: NotifierContext, actor: Actor, input: RecipientInput): Promise<RecipientWithContacts> {
   const problems: FieldError[] = [...checkRecipientId(input.id)];
@@ -42,21 +42,12 @@ export async function createRecipient(ctx: NotifierContext, actor: Actor, input:
     } else contacts.push(value);
   });
   if (problems.length > 0) throw validationError(problems);
-  const now = ctx.clock.now();
-  const created = await ctx.stores.recipients.insert({
-    accountId: actor.accountId,
-    id: input.id,
-    locale: locale ?? ctx.defaultLocale,
-    timeZone: timeZone ?? ctx.defaultTimeZone,
-    now,
-  });
+  const created = await ctx.stores.recipients.insertWithContacts(
+    { accountId: actor.accountId, id: input.id, locale: locale ?? ctx.defaultLocale, timeZone: timeZone ?? ctx.defaultTimeZone, now: ctx.clock.now() },
+    contacts,
+  );
   if (created === 'conflict') throw new TnyError('RECIPIENT_EXISTS', { message: `a recipient with the id "${input.id}" exists` });
-  const added: ContactPoint[] = [];
-  for (const c of contacts) {
-    const result = await ctx.stores.contacts.add({ accountId: actor.accountId, recipientId: input.id, ...c, now });
-    if (result && result !== 'conflict') added.push(result);
-  }
-  return { ...created, contacts: added };
+  return { ...created.recipient, contacts: created.contacts };
 }
 
 export async function getRecipient(ctx: NotifierContext, actor: Actor, id: string): Promise<RecipientWithContacts> {
