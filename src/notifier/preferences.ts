@@ -23,7 +23,7 @@ export interface Preferences {
   quietHours: QuietHours | null;
 }
 
-export const DEFAULT_PREFERENCES: Preferences = Object.freeze({ optOut: false, categories: {}, quietHours: null });
+export const DEFAULT_PREFERENCES: Preferences = Object.freeze({ optOut: false, categories: Object.freeze({}), quietHours: null });
 
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 export const MAX_CATEGORY_PREFERENCES = 200;

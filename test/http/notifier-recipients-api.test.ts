@@ -118,6 +118,14 @@ describe('notifier API: recipients, contact points, preferences', () => {
     expectError(await t.call('GET', `/api/v1/recipients?cursor=${forged}`, { key: alice }), 400, 'INVALID_CURSOR');
   });
 
+  it('replays a create with the same Idempotency-Key instead of answering 409', async () => {
+    const headers = { 'idempotency-key': 'create-idem-1' };
+    const first = await t.call('POST', '/api/v1/recipients', { key: alice, body: { id: 'idem' }, headers });
+    const again = await t.call('POST', '/api/v1/recipients', { key: alice, body: { id: 'idem' }, headers });
+    expect(expectData(first, 201)).toEqual(expectData(again, 201));
+    expectError(await t.call('POST', '/api/v1/recipients', { key: alice, body: { id: 'idem-2' }, headers }), 422, 'IDEMPOTENCY_KEY_REUSED');
+  });
+
   it('needs an API key', async () => {
     expectError(await t.call('GET', '/api/v1/recipients'), 401, 'UNAUTHORIZED');
   });
