@@ -78,6 +78,8 @@ export interface WebhookMessage {
 
 export interface InAppMessage {
   channel: 'in_app';
+  /** Recipient ids are unique per account only, so the inbox needs the owner too. */
+  accountId: number;
   recipientId: string;
   title: string;
   body: string;
