@@ -12,6 +12,7 @@ import { healthRoutes } from './routes/health.js';
 import { linkRoutes } from './routes/links.js';
 import { metaRoutes } from './routes/meta.js';
 import { notifierConfigRoutes } from './routes/notifier-config.js';
+import { notifierInboxRoutes } from './routes/notifier-inbox.js';
 import { notifierRecipientRoutes } from './routes/notifier-recipients.js';
 import { redirectRoutes } from './routes/redirect.js';
 import { createRedirectHandler, KEY_PATTERN } from './redirect-handler.js';
@@ -113,6 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       notifierRecipientRoutes(api, deps.notifier);
       notifierConfigRoutes(api, deps.notifier);
     }
+    if (deps.inbox) notifierInboxRoutes(api, deps.inbox);
   });
 
   redirectRoutes(app, deps, redirect);

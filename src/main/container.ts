@@ -6,6 +6,8 @@ import { KyselyClickRepository } from '../adapters/sql/kysely-click-repository.j
 import { KyselyIdSequence } from '../adapters/sql/kysely-id-sequence.js';
 import { KyselyIdempotencyStore } from '../adapters/sql/kysely-idempotency-store.js';
 import { KyselyLinkRepository } from '../adapters/sql/kysely-link-repository.js';
+import { InAppChannel } from '../adapters/channels/in-app-channel.js';
+import { KyselyInbox } from '../adapters/sql/kysely-inbox.js';
 import { KyselyNotifierCategories } from '../adapters/sql/kysely-notifier-categories.js';
 import { KyselyNotifierPreferences } from '../adapters/sql/kysely-notifier-preferences.js';
 import { KyselyNotifierContactPoints } from '../adapters/sql/kysely-notifier-contact-points.js';
@@ -20,6 +22,7 @@ import type { Config } from '../config/config.js';
 import { ROUTE_WORDS } from '../http/app.js';
 import type { AppDeps } from '../http/deps.js';
 import { Metrics } from '../http/metrics.js';
+import { InboxHub } from '../notifier/inbox/inbox-hub.js';
 import { canonicalLocale, isTimeZone } from '../notifier/locale-and-zone.js';
 import { DEFAULT_TEMPLATE_LIMITS, TemplateEngine } from '../notifier/templates/template-engine.js';
 import { Authenticator } from '../platform/auth/authenticator.js';
@@ -52,6 +55,8 @@ export interface Container extends AppDeps {
   redis: RedisHandle | undefined;
   accounts: AccountStore;
   lifecycle: Lifecycle;
+  /** Stores in-app messages and tells the live inbox streams; the send pipeline's `in_app` channel. */
+  inAppChannel: InAppChannel;
 }
 
 async function keyCandidates(config: Config, database: OpenedDatabase): Promise<KeyCandidates> {
@@ -205,6 +210,9 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
     onIdleError: (err) => logger.warn({ err }, 'an idle database connection failed; the pool replaces it'),
   }));
   const redis = config.REDIS_URL ? lifecycle.add('redis', await openRedis(config.REDIS_URL)) : undefined;
+  // In-process pub/sub: streams see messages stored by this process (scale-out needs Redis pub/sub).
+  const inboxHub = new InboxHub();
+  const inboxStore = new KyselyInbox(database.db);
   const links = new KyselyLinkRepository(database.db, database.dialect);
   const { clicks, recorder, journal } = await clickCounting(config, database, clock, logger, () => metrics);
   lifecycle.add('click recorder', recorder);
@@ -309,6 +317,8 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
       password: bucket('password', config.RATE_LIMIT_PASSWORD_BURST, config.RATE_LIMIT_PASSWORD_PER_MINUTE / 60),
     },
     health: healthChecks(config, database, redis, shortener, clock),
+    inbox: { recipients: new KyselyNotifierRecipients(database.db, database.dialect), inbox: inboxStore, hub: inboxHub, clock },
+    inAppChannel: new InAppChannel(inboxStore, inboxHub, clock),
     notifier: {
       stores: {
         recipients: new KyselyNotifierRecipients(database.db, database.dialect),

@@ -261,6 +261,31 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
           .execute();
       },
     },
+    // The in-app inbox (docs/notifier.md#in-app-inbox). The auto-increment id orders messages
+    // and is the SSE event id; the unique (account, idempotency key) makes a repeated send of
+    // one delivery store nothing new. The (account, recipient, id) index serves the newest-first
+    // pages and the Last-Event-ID replay; the unread filter reads within that range.
+    '0007_inbox': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('notifier_inbox')
+          .addColumn('id', autoId, (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+          .addColumn('account_id', 'bigint', (c) => c.notNull())
+          .addColumn('recipient_id', 'varchar(128)', (c) => c.notNull())
+          .addColumn('idempotency_key', 'varchar(200)', (c) => c.notNull())
+          .addColumn('title', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('data', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('read_at', 'bigint')
+          .addForeignKeyConstraint('notifier_inbox_recipient', ['account_id', 'recipient_id'], 'notifier_recipients', ['account_id', 'id'], (fk) =>
+            fk.onDelete('cascade'),
+          )
+          .execute();
+        await db.schema.createIndex('notifier_inbox_key').on('notifier_inbox').columns(['account_id', 'idempotency_key']).unique().execute();
+        await db.schema.createIndex('notifier_inbox_recipient_id').on('notifier_inbox').columns(['account_id', 'recipient_id', 'id']).execute();
+      },
+    },
   };
 }
 

@@ -175,6 +175,19 @@ export interface NotifierTemplatesTable {
   updated_at: Big;
 }
 
+/** In-app messages; `data` is a JSON object or null, `read_at` null while unread. */
+export interface NotifierInboxTable {
+  id: Generated<number>;
+  account_id: number;
+  recipient_id: string;
+  idempotency_key: string;
+  title: string;
+  body: string;
+  data: string | null;
+  created_at: Big;
+  read_at: Big | null;
+}
+
 export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
@@ -193,6 +206,7 @@ export interface Database {
   notifier_preferences: NotifierPreferencesTable;
   notifier_categories: NotifierCategoriesTable;
   notifier_templates: NotifierTemplatesTable;
+  notifier_inbox: NotifierInboxTable;
 }
 
 export type SqlDialectName = 'sqlite' | 'postgres';
