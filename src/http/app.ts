@@ -12,6 +12,8 @@ import { healthRoutes } from './routes/health.js';
 import { linkRoutes } from './routes/links.js';
 import { metaRoutes } from './routes/meta.js';
 import { notifierConfigRoutes } from './routes/notifier-config.js';
+import { notifierDeliveryRoutes } from './routes/notifier-deliveries.js';
+import { notifierNotificationRoutes } from './routes/notifier-notifications.js';
 import { notifierInboxRoutes } from './routes/notifier-inbox.js';
 import { notifierRecipientRoutes } from './routes/notifier-recipients.js';
 import { redirectRoutes } from './routes/redirect.js';
@@ -113,6 +115,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (deps.notifier) {
       notifierRecipientRoutes(api, deps.notifier);
       notifierConfigRoutes(api, deps.notifier);
+    }
+    if (deps.notifications) {
+      notifierNotificationRoutes(api, deps.notifications);
+      notifierDeliveryRoutes(api, deps.notifications);
     }
     if (deps.inbox) notifierInboxRoutes(api, deps.inbox);
   });

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { NotifierContext } from '../notifier/context.js';
+import type { PipelineContext } from '../notifier/notifications/send.js';
 import type { InboxRouteDeps } from './routes/notifier-inbox.js';
 import type { Authenticator } from '../platform/auth/authenticator.js';
 import type { HealthCheck } from '../platform/health/health.js';
@@ -32,6 +33,8 @@ export interface AppDeps {
   metrics: Metrics;
   /** The notifier's configuration API (recipients, preferences, categories, templates); absent: not served. */
   notifier?: NotifierContext;
+  /** The send pipeline (POST /api/v1/notifications, deliveries); absent: not served. */
+  notifications?: PipelineContext;
   /** The in-app inbox API and its live stream; absent: not served. */
   inbox?: InboxRouteDeps;
 }

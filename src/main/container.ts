@@ -45,6 +45,7 @@ import { KEY_SPACE, type KeyCandidates } from '../shortener/keys/key-generator.j
 import { RandomKeys } from '../shortener/keys/random-keys.js';
 import { createLinkCache } from '../shortener/link-cache.js';
 import { BUILTIN_RESERVED } from '../shortener/validate-alias.js';
+import { attachNotifierPipeline } from './notifier-pipeline.js';
 
 /** How long the click journal stays owned by a process that stopped renewing it. */
 const JOURNAL_LEASE_TTL_MS = 30_000;
@@ -296,7 +297,7 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
         onFailure: () => metrics.rateLimitStoreFailures.labels(policy).inc(),
       },
     });
-  return {
+  const container: Container = {
     config,
     logger,
     database,
@@ -332,4 +333,6 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
       ...defaults,
     },
   };
+  attachNotifierPipeline(container, config, logger, clock);
+  return container;
 }

@@ -261,6 +261,52 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
           .execute();
       },
     },
+    // The send pipeline (docs/notifier-pipeline.md): one row per accepted notification, one
+    // ledger row per (notification, channel) whose id is the provider idempotency key, and the
+    // delivery's step log as a JSON array on the ledger row (read whole by GET notification).
+    '0006_notifications': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('notifier_notifications')
+          .addColumn('id', 'varchar(40)', (c) => c.primaryKey())
+          .addColumn('account_id', 'bigint', (c) => c.notNull())
+          .addColumn('recipient_id', 'varchar(128)', (c) => c.notNull())
+          .addColumn('category', 'varchar(64)', (c) => c.notNull())
+          .addColumn('template', 'varchar(100)', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addColumn('priority', 'varchar(8)', (c) => c.notNull())
+          .addColumn('send_at', 'bigint')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('notifier_notifications_cap')
+          .on('notifier_notifications')
+          .columns(['account_id', 'recipient_id', 'category', 'created_at'])
+          .execute();
+        await db.schema
+          .createTable('notifier_deliveries')
+          .addColumn('id', 'varchar(48)', (c) => c.primaryKey())
+          .addColumn('notification_id', 'varchar(40)', (c) => c.notNull())
+          .addColumn('account_id', 'bigint', (c) => c.notNull())
+          .addColumn('channel', 'varchar(16)', (c) => c.notNull())
+          .addColumn('status', 'varchar(16)', (c) => c.notNull())
+          .addColumn('reason', 'varchar(32)')
+          .addColumn('contact_id', 'bigint')
+          .addColumn('message', 'text')
+          .addColumn('run_at', 'bigint', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('claim_token', 'varchar(40)')
+          .addColumn('claimed_at', 'bigint')
+          .addColumn('provider_message_id', 'varchar(255)')
+          .addColumn('last_error', 'text')
+          .addColumn('log', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('notifier_deliveries_notification').on('notifier_deliveries').columns(['notification_id']).execute();
+        await db.schema.createIndex('notifier_deliveries_status').on('notifier_deliveries').columns(['account_id', 'status', 'id']).execute();
+      },
+    },
     // The in-app inbox (docs/notifier.md#in-app-inbox). The auto-increment id orders messages
     // and is the SSE event id; the unique (account, idempotency key) makes a repeated send of
     // one delivery store nothing new. The (account, recipient, id) index serves the newest-first

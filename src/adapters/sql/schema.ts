@@ -175,6 +175,42 @@ export interface NotifierTemplatesTable {
   updated_at: Big;
 }
 
+export interface NotifierNotificationsTable {
+  id: string;
+  account_id: number;
+  recipient_id: string;
+  category: string;
+  template: string;
+  /** JSON object: the template data. */
+  data: string;
+  priority: string;
+  send_at: Big | null;
+  created_at: Big;
+}
+
+export interface NotifierDeliveriesTable {
+  id: string;
+  notification_id: string;
+  account_id: number;
+  channel: string;
+  /** pending | sending | sent | failed | dead | suppressed */
+  status: string;
+  reason: string | null;
+  contact_id: number | null;
+  /** JSON OutgoingMessage, rendered at accept time; null for suppressed rows. */
+  message: string | null;
+  run_at: Big;
+  attempts: number;
+  claim_token: string | null;
+  claimed_at: Big | null;
+  provider_message_id: string | null;
+  last_error: string | null;
+  /** JSON array of { at, event, detail? }. */
+  log: string;
+  created_at: Big;
+  updated_at: Big;
+}
+
 /** In-app messages; `data` is a JSON object or null, `read_at` null while unread. */
 export interface NotifierInboxTable {
   id: Generated<number>;
@@ -207,6 +243,8 @@ export interface Database {
   notifier_categories: NotifierCategoriesTable;
   notifier_templates: NotifierTemplatesTable;
   notifier_inbox: NotifierInboxTable;
+  notifier_notifications: NotifierNotificationsTable;
+  notifier_deliveries: NotifierDeliveriesTable;
 }
 
 export type SqlDialectName = 'sqlite' | 'postgres';

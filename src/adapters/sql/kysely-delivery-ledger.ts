@@ -1,0 +1,233 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { ChannelName } from '../../notifier/channel-names.js';
+import type { OutgoingMessage } from '../../notifier/channels/channel.js';
+import type { SuppressionReason } from '../../notifier/decide-delivery.js';
+import type {
+  ClaimResult,
+  Delivery,
+  DeliveryLedger,
+  DeliveryStatus,
+  LogEntry,
+  NewDelivery,
+  Notification,
+  Priority,
+} from '../../notifier/notifications/ledger.js';
+import type { Database, NotifierDeliveriesTable, NotifierNotificationsTable } from './schema.js';
+
+/** Longest error text kept on a row (provider messages can be long; the log keeps the gist). */
+const MAX_ERROR = 500;
+
+function toDelivery(row: Selectable<NotifierDeliveriesTable>): Delivery {
+  return {
+    id: row.id,
+    notificationId: row.notification_id,
+    accountId: Number(row.account_id),
+    channel: row.channel as ChannelName,
+    status: row.status as DeliveryStatus,
+    reason: row.reason as SuppressionReason | null,
+    contactId: row.contact_id === null ? null : Number(row.contact_id),
+    message: row.message === null ? null : (JSON.parse(row.message) as OutgoingMessage),
+    runAt: Number(row.run_at),
+    attempts: Number(row.attempts),
+    providerMessageId: row.provider_message_id,
+    lastError: row.last_error,
+    log: JSON.parse(row.log) as LogEntry[],
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+function toNotification(row: Selectable<NotifierNotificationsTable>): Notification {
+  return {
+    id: row.id,
+    accountId: Number(row.account_id),
+    recipientId: row.recipient_id,
+    category: row.category,
+    template: row.template,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    priority: row.priority as Priority,
+    sendAt: row.send_at === null ? null : Number(row.send_at),
+    createdAt: Number(row.created_at),
+  };
+}
+
+function deliveryRow(d: NewDelivery) {
+  return {
+    id: d.id,
+    notification_id: d.notificationId,
+    account_id: d.accountId,
+    channel: d.channel,
+    status: d.status,
+    reason: d.reason,
+    contact_id: d.contactId,
+    message: d.message === null ? null : JSON.stringify(d.message),
+    run_at: d.runAt,
+    attempts: 0,
+    claim_token: null,
+    claimed_at: null,
+    provider_message_id: null,
+    last_error: null,
+    log: JSON.stringify(d.log),
+    created_at: d.createdAt,
+    updated_at: d.createdAt,
+  };
+}
+
+/**
+ * The delivery ledger in `notifier_notifications` / `notifier_deliveries`. Every state change
+ * is one conditional UPDATE (status and claim token in the WHERE), so two workers holding the
+ * same job after a lease takeover cannot both move a row: the loser's update matches nothing.
+ * The log is appended in the same statement's transaction (read, append, write).
+ */
+export class KyselyDeliveryLedger implements DeliveryLedger {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(n: Notification, deliveries: readonly NewDelivery[]): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('notifier_notifications')
+        .values({
+          id: n.id,
+          account_id: n.accountId,
+          recipient_id: n.recipientId,
+          category: n.category,
+          template: n.template,
+          data: JSON.stringify(n.data),
+          priority: n.priority,
+          send_at: n.sendAt,
+          created_at: n.createdAt,
+        })
+        .execute();
+      if (deliveries.length > 0) await trx.insertInto('notifier_deliveries').values(deliveries.map(deliveryRow)).execute();
+    });
+  }
+
+  async countSince(accountId: number, recipientId: string, category: string, since: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('notifier_notifications')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('account_id', '=', accountId)
+      .where('recipient_id', '=', recipientId)
+      .where('category', '=', category)
+      .where('created_at', '>=', since)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async addDelivery(d: NewDelivery): Promise<void> {
+    await this.db.insertInto('notifier_deliveries').values(deliveryRow(d)).onConflict((oc) => oc.column('id').doNothing()).execute();
+  }
+
+  async claim(id: string, token: string, now: number, leaseMs: number): Promise<ClaimResult> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx.selectFrom('notifier_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) return { kind: 'missing' } as const;
+      const status = row.status as DeliveryStatus;
+      if (status === 'sent') return { kind: 'sent' } as const;
+      const stale = status === 'sending' && row.claimed_at !== null && Number(row.claimed_at) + leaseMs <= now;
+      if (status === 'sending' && !stale) return { kind: 'busy' } as const;
+      if (status !== 'pending' && !stale) return { kind: 'final', status } as const;
+      const log = JSON.parse(row.log) as LogEntry[];
+      log.push({ at: now, event: stale ? 'reclaimed' : 'claimed', detail: `attempt ${Number(row.attempts) + 1}` });
+      const updated = await trx
+        .updateTable('notifier_deliveries')
+        .set({ status: 'sending', claim_token: token, claimed_at: now, attempts: Number(row.attempts) + 1, log: JSON.stringify(log), updated_at: now })
+        .where('id', '=', id)
+        .where('status', '=', row.status)
+        .where('updated_at', '=', row.updated_at)
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) !== 1) return { kind: 'busy' } as const;
+      const after = await trx.selectFrom('notifier_deliveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      return { kind: 'claimed', delivery: toDelivery(after) } as const;
+    });
+  }
+
+  private async transition(
+    id: string,
+    token: string | null,
+    from: readonly DeliveryStatus[],
+    set: Partial<Pick<Selectable<NotifierDeliveriesTable>, 'status' | 'provider_message_id' | 'last_error' | 'claim_token' | 'run_at'>>,
+    entry: LogEntry,
+  ): Promise<Delivery | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      let q = trx.selectFrom('notifier_deliveries').selectAll().where('id', '=', id).where('status', 'in', [...from]);
+      if (token !== null) q = q.where('claim_token', '=', token);
+      const row = await q.executeTakeFirst();
+      if (!row) return undefined;
+      const log = JSON.parse(row.log) as LogEntry[];
+      log.push(entry);
+      await trx
+        .updateTable('notifier_deliveries')
+        .set({ ...set, log: JSON.stringify(log), updated_at: entry.at })
+        .where('id', '=', id)
+        .execute();
+      return toDelivery({ ...row, ...set, log: JSON.stringify(log), updated_at: entry.at });
+    });
+  }
+
+  async markSent(id: string, token: string, providerMessageId: string | null, now: number): Promise<boolean> {
+    const done = await this.transition(id, token, ['sending'], { status: 'sent', provider_message_id: providerMessageId }, {
+      at: now,
+      event: 'sent',
+      ...(providerMessageId ? { detail: `provider id ${providerMessageId}` } : {}),
+    });
+    return done !== undefined;
+  }
+
+  async release(id: string, token: string, to: 'pending' | 'failed' | 'dead', error: string, now: number): Promise<boolean> {
+    const text = error.slice(0, MAX_ERROR);
+    const event = to === 'pending' ? 'retry' : to;
+    return (await this.transition(id, token, ['sending'], { status: to, last_error: text }, { at: now, event, detail: text })) !== undefined;
+  }
+
+  async revive(accountId: number, id: string, now: number): Promise<Delivery | undefined> {
+    const row = await this.db.selectFrom('notifier_deliveries').select('account_id').where('id', '=', id).executeTakeFirst();
+    if (!row || Number(row.account_id) !== accountId) return undefined;
+    return this.transition(id, null, ['dead', 'failed'], { status: 'pending', claim_token: null, run_at: now }, { at: now, event: 'retried by API' });
+  }
+
+  async appendLog(id: string, entry: LogEntry): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const row = await trx.selectFrom('notifier_deliveries').select('log').where('id', '=', id).executeTakeFirst();
+      if (!row) return;
+      const log = JSON.parse(row.log) as LogEntry[];
+      log.push(entry);
+      await trx.updateTable('notifier_deliveries').set({ log: JSON.stringify(log) }).where('id', '=', id).execute();
+    });
+  }
+
+  async findNotification(accountId: number, id: string): Promise<{ notification: Notification; deliveries: Delivery[] } | undefined> {
+    const row = await this.db
+      .selectFrom('notifier_notifications')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const rows = await this.db.selectFrom('notifier_deliveries').selectAll().where('notification_id', '=', id).orderBy('created_at').orderBy('id').execute();
+    return { notification: toNotification(row), deliveries: rows.map(toDelivery) };
+  }
+
+  async findDelivery(id: string): Promise<Delivery | undefined> {
+    const row = await this.db.selectFrom('notifier_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toDelivery(row) : undefined;
+  }
+
+  async notificationOf(d: Pick<Delivery, 'notificationId'>): Promise<Notification | undefined> {
+    const row = await this.db.selectFrom('notifier_notifications').selectAll().where('id', '=', d.notificationId).executeTakeFirst();
+    return row ? toNotification(row) : undefined;
+  }
+
+  async listByStatus(accountId: number, status: DeliveryStatus, after: string | null, limit: number): Promise<Delivery[]> {
+    let q = this.db.selectFrom('notifier_deliveries').selectAll().where('account_id', '=', accountId).where('status', '=', status);
+    if (after !== null) q = q.where('id', '>', after);
+    return (await q.orderBy('id').limit(limit).execute()).map(toDelivery);
+  }
+
+  async listNotifications(accountId: number, query: { recipientId?: string; after: string | null; limit: number }): Promise<Notification[]> {
+    let q = this.db.selectFrom('notifier_notifications').selectAll().where('account_id', '=', accountId);
+    if (query.recipientId !== undefined) q = q.where('recipient_id', '=', query.recipientId);
+    if (query.after !== null) q = q.where('id', '<', query.after);
+    return (await q.orderBy('id', 'desc').limit(query.limit).execute()).map(toNotification);
+  }
+}

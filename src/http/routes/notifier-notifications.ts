@@ -1,0 +1,107 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { Delivery } from '../../notifier/notifications/ledger.js';
+import { getNotification, listNotifications, type NotificationWithDeliveries } from '../../notifier/notifications/queries.js';
+import { sendNotification, type ChannelOutcome, type PipelineContext } from '../../notifier/notifications/send.js';
+import { ok, page } from '../envelope.js';
+import { actorOf } from '../hooks/authenticate.js';
+import * as S from '../schemas.js';
+
+const tags = ['notifications'];
+const security: Record<string, string[]>[] = [{ bearer: [] }, { apiKey: [] }];
+const errors = S.errorResponses;
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export const SendBody = Type.Object(
+  {
+    recipient: Type.String({ maxLength: 256 }),
+    category: Type.String({ maxLength: 128 }),
+    template: Type.String({ maxLength: 200 }),
+    data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    channels: Type.Optional(Type.Array(Type.String({ maxLength: 32 }), { maxItems: 16 })),
+    priority: Type.Optional(Type.String({ maxLength: 16, description: 'high, normal (default) or low' })),
+    send_at: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601; not delivered before it' })),
+  },
+  { additionalProperties: false },
+);
+
+export function outcomeDto(o: ChannelOutcome) {
+  if (o.status === 'suppressed') return { channel: o.channel, status: o.status, reason: o.reason };
+  if (o.status === 'scheduled') return { channel: o.channel, status: o.status, delivery_id: o.deliveryId, at: iso(o.at) };
+  return { channel: o.channel, status: o.status, delivery_id: o.deliveryId };
+}
+
+export function deliveryDto(d: Delivery) {
+  return {
+    id: d.id,
+    notification_id: d.notificationId,
+    channel: d.channel,
+    status: d.status,
+    reason: d.reason,
+    attempts: d.attempts,
+    provider_message_id: d.providerMessageId,
+    last_error: d.lastError,
+    run_at: iso(d.runAt),
+    created_at: iso(d.createdAt),
+    updated_at: iso(d.updatedAt),
+    log: d.log.map((e) => ({ at: iso(e.at), event: e.event, ...(e.detail !== undefined ? { detail: e.detail } : {}) })),
+  };
+}
+
+function notificationDto(n: NotificationWithDeliveries) {
+  return {
+    id: n.id,
+    recipient: n.recipientId,
+    category: n.category,
+    template: n.template,
+    priority: n.priority,
+    send_at: iso(n.sendAt),
+    created_at: iso(n.createdAt),
+    channels: n.deliveries.map(deliveryDto),
+  };
+}
+
+/** /api/v1/notifications: accept a notification (202), read its deliveries; thin over the use cases. */
+export function notifierNotificationRoutes(app: FastifyInstance, ctx: PipelineContext): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  r.post('/api/v1/notifications', {
+    schema: { tags, security, summary: 'Send a notification (accepted: 202)', body: SendBody, response: { 202: S.success(Type.Unknown()), ...errors } },
+    handler: async (request, reply) => {
+      const b = request.body;
+      const result = await sendNotification(ctx, actorOf(request), {
+        recipient: b.recipient,
+        category: b.category,
+        template: b.template,
+        ...(b.data !== undefined ? { data: b.data } : {}),
+        ...(b.channels !== undefined ? { channels: b.channels } : {}),
+        ...(b.priority !== undefined ? { priority: b.priority } : {}),
+        ...(b.send_at !== undefined ? { sendAt: b.send_at } : {}),
+      });
+      return reply.code(202).send(ok({ id: result.id, channels: result.channels.map(outcomeDto) }));
+    },
+  });
+
+  r.get('/api/v1/notifications/:id', {
+    schema: { tags, security, summary: 'A notification and its deliveries', params: Type.Object({ id: Type.String({ maxLength: 64 }) }), response: { 200: S.success(Type.Unknown()), ...errors } },
+    handler: async (request) => ok(notificationDto(await getNotification(ctx, actorOf(request), request.params.id))),
+  });
+
+  r.get('/api/v1/notifications', {
+    schema: {
+      tags,
+      security,
+      summary: 'List notifications, newest first',
+      querystring: Type.Object(
+        { recipient: Type.Optional(Type.String({ maxLength: 256 })), limit: Type.Optional(Type.Integer()), cursor: Type.Optional(Type.String({ maxLength: 512 })) },
+        { additionalProperties: false },
+      ),
+      response: { 200: S.list(Type.Unknown()), ...errors },
+    },
+    handler: async (request) => {
+      const result = await listNotifications(ctx, actorOf(request), request.query);
+      return page(result.items.map(notificationDto), result.nextCursor, result.limit);
+    },
+  });
+}

@@ -1,0 +1,89 @@
+import type { ChannelName } from '../channel-names.js';
+import type { OutgoingMessage } from '../channels/channel.js';
+import type { SuppressionReason } from '../decide-delivery.js';
+
+/**
+ * The delivery ledger: one row per (notification, channel). Its id is the idempotency key the
+ * channel hands to the provider (webhook-id, SMTP Message-ID, apns-id), so a resend after a
+ * crash carries the same key downstream.
+ *
+ * State machine of a row:
+ *   pending ──claim──▶ sending ──markSent──▶ sent
+ *                        │ └──release (retryable)──▶ pending
+ *                        └──fail (permanent / last attempt)──▶ failed | dead
+ *   suppressed (decided at accept time; never queued)
+ * A `sending` row whose claim is older than the lease can be claimed again: that is the one
+ * duplicate window (the provider accepted, the process died before `sent` was written).
+ */
+export type DeliveryStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'dead' | 'suppressed';
+
+export interface LogEntry {
+  at: number;
+  event: string;
+  detail?: string;
+}
+
+export interface Delivery {
+  id: string;
+  notificationId: string;
+  accountId: number;
+  channel: ChannelName;
+  status: DeliveryStatus;
+  reason: SuppressionReason | null;
+  contactId: number | null;
+  message: OutgoingMessage | null;
+  runAt: number;
+  attempts: number;
+  providerMessageId: string | null;
+  lastError: string | null;
+  log: LogEntry[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type Priority = 'high' | 'normal' | 'low';
+
+export interface Notification {
+  id: string;
+  accountId: number;
+  recipientId: string;
+  category: string;
+  template: string;
+  data: Record<string, unknown>;
+  priority: Priority;
+  sendAt: number | null;
+  createdAt: number;
+}
+
+export type NewDelivery = Omit<Delivery, 'attempts' | 'providerMessageId' | 'lastError' | 'updatedAt'>;
+
+/** What `claim` found. */
+export type ClaimResult =
+  | { kind: 'claimed'; delivery: Delivery }
+  | { kind: 'sent' }
+  | { kind: 'busy' }
+  | { kind: 'final'; status: DeliveryStatus }
+  | { kind: 'missing' };
+
+export interface DeliveryLedger {
+  /** Writes the notification and its delivery rows in one transaction. */
+  create(notification: Notification, deliveries: readonly NewDelivery[]): Promise<void>;
+  /** Notifications of (recipient, category) created at or after `since`. */
+  countSince(accountId: number, recipientId: string, category: string, since: number): Promise<number>;
+  /** Adds a delivery (a fallback channel) to an existing notification. */
+  addDelivery(delivery: NewDelivery): Promise<void>;
+  /** pending (or sending with a claim older than `leaseMs`) → sending under `token`. */
+  claim(id: string, token: string, now: number, leaseMs: number): Promise<ClaimResult>;
+  markSent(id: string, token: string, providerMessageId: string | null, now: number): Promise<boolean>;
+  /** sending → pending (retry later) or a final state, with the error logged. */
+  release(id: string, token: string, to: 'pending' | 'failed' | 'dead', error: string, now: number): Promise<boolean>;
+  /** A dead or failed row back to pending (retry from the API). */
+  revive(accountId: number, id: string, now: number): Promise<Delivery | undefined>;
+  appendLog(id: string, entry: LogEntry): Promise<void>;
+  findNotification(accountId: number, id: string): Promise<{ notification: Notification; deliveries: Delivery[] } | undefined>;
+  findDelivery(id: string): Promise<Delivery | undefined>;
+  /** Notification (by id) of a delivery. */
+  notificationOf(delivery: Pick<Delivery, 'notificationId'>): Promise<Notification | undefined>;
+  listByStatus(accountId: number, status: DeliveryStatus, after: string | null, limit: number): Promise<Delivery[]>;
+  listNotifications(accountId: number, query: { recipientId?: string; after: string | null; limit: number }): Promise<Notification[]>;
+}
