@@ -6,7 +6,7 @@ import type { Config } from '../config/config.js';
 import type { ChannelName } from '../notifier/channel-names.js';
 import type { Channel } from '../notifier/channels/channel.js';
 import { startDeliveryWorkers } from '../notifier/notifications/delivery-worker.js';
-import type { PipelineContext } from '../notifier/notifications/send.js';
+import { requeueUnfinished, type PipelineContext } from '../notifier/notifications/send.js';
 import type { Clock } from '../platform/clock.js';
 import { exponentialBackoff } from '../platform/resilience/backoff.js';
 import { circuitBreaker } from '../platform/resilience/circuit-breaker.js';
@@ -54,6 +54,10 @@ export function attachNotifierPipeline(container: Container, config: Config, log
   // Closed in reverse order: workers first (in-flight sends finish or go back to the queue), then the queue and channels.
   container.lifecycle.add('notification channels', configured);
   container.lifecycle.add('notification queue', queue);
+  requeueUnfinished(ctx).then(
+    (n) => n > 0 && logger.info({ deliveries: n }, 'unfinished deliveries re-queued (deduped by delivery id)'),
+    (err: unknown) => logger.error({ err }, 're-queueing unfinished deliveries failed; they wait for the next start'),
+  );
   container.lifecycle.add(
     'notification workers',
     startDeliveryWorkers(ctx, {

@@ -218,6 +218,12 @@ export class KyselyDeliveryLedger implements DeliveryLedger {
     return row ? toNotification(row) : undefined;
   }
 
+  async listUnfinished(after: string | null, limit: number): Promise<Delivery[]> {
+    let q = this.db.selectFrom('notifier_deliveries').selectAll().where('status', 'in', ['pending', 'sending']);
+    if (after !== null) q = q.where('id', '>', after);
+    return (await q.orderBy('id').limit(limit).execute()).map(toDelivery);
+  }
+
   async listByStatus(accountId: number, status: DeliveryStatus, after: string | null, limit: number): Promise<Delivery[]> {
     let q = this.db.selectFrom('notifier_deliveries').selectAll().where('account_id', '=', accountId).where('status', '=', status);
     if (after !== null) q = q.where('id', '>', after);

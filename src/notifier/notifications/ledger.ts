@@ -84,6 +84,8 @@ export interface DeliveryLedger {
   findDelivery(id: string): Promise<Delivery | undefined>;
   /** Notification (by id) of a delivery. */
   notificationOf(delivery: Pick<Delivery, 'notificationId'>): Promise<Notification | undefined>;
+  /** Rows still to send (pending, or sending from a claim that may be dead), oldest first, after `after`. */
+  listUnfinished(after: string | null, limit: number): Promise<Delivery[]>;
   listByStatus(accountId: number, status: DeliveryStatus, after: string | null, limit: number): Promise<Delivery[]>;
   listNotifications(accountId: number, query: { recipientId?: string; after: string | null; limit: number }): Promise<Notification[]>;
 }

@@ -139,6 +139,27 @@ export async function sendNotification(ctx: PipelineContext, actor: Actor, input
   return { id, channels: outcomes };
 }
 
+/**
+ * The repair for a crash between the ledger commit and the enqueue: every pending or sending
+ * row gets its job again (dedupeKey = delivery id, so rows whose job is still queued, delayed
+ * or leased get nothing new; the ledger claim stops a second send of a row already sent).
+ * Run once when the workers start; returns how many rows it looked at.
+ */
+export async function requeueUnfinished(ctx: PipelineContext): Promise<number> {
+  let after: string | null = null;
+  let seen = 0;
+  for (;;) {
+    const rows = await ctx.ledger.listUnfinished(after, 500);
+    for (const row of rows) {
+      const n = await ctx.ledger.notificationOf(row);
+      await enqueueDelivery(ctx, row.id, row.channel, n?.priority ?? 'normal', Math.max(row.runAt, ctx.clock.now()));
+    }
+    seen += rows.length;
+    if (rows.length < 500) return seen;
+    after = rows[rows.length - 1]!.id;
+  }
+}
+
 /** One job per delivery; the delivery id dedupes it. */
 export async function enqueueDelivery(ctx: PipelineContext, id: string, channel: ChannelName, priority: Priority, runAt: number): Promise<void> {
   await ctx.queue.enqueue(queueFor(channel), { deliveryId: id }, { priority: PRIORITIES[priority], runAt, dedupeKey: id, maxAttempts: ctx.maxAttempts });

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { KyselyDeliveryLedger } from '../../src/adapters/sql/kysely-delivery-ledger.js';
+import type { NewDelivery, Notification } from '../../src/notifier/notifications/ledger.js';
+import { describeEachDatabase, type TestDatabase } from '../helpers/databases.js';
+
+/** The delivery ledger's state machine on each engine; every test uses its own notification ids. */
+describeEachDatabase('delivery ledger contract', (factory) => {
+  let database: TestDatabase;
+  let seq = 0;
+  beforeAll(async () => {
+    database = await factory.open();
+  });
+  afterAll(() => database.close());
+
+  const ledger = () => new KyselyDeliveryLedger(database.db);
+  async function newDelivery(accountId = 1, createdAt = 1000): Promise<string> {
+    seq += 1;
+    const id = `ntf_test${String(seq).padStart(6, '0')}`;
+    const n: Notification = { id, accountId, recipientId: 'r1', category: 'c', template: 't', data: { a: 1 }, priority: 'normal', sendAt: null, createdAt };
+    const d: NewDelivery = {
+      id: `${id}.webhook`,
+      notificationId: id,
+      accountId,
+      channel: 'webhook',
+      status: 'pending',
+      reason: null,
+      contactId: 7,
+      message: { channel: 'webhook', url: 'https://example.com/h', type: 'notification.c', data: { x: 1 } },
+      runAt: createdAt,
+      log: [{ at: createdAt, event: 'queued' }],
+      createdAt,
+    };
+    await ledger().create(n, [d]);
+    return d.id;
+  }
+
+  it('claims a pending row once: concurrent claims give exactly one winner, the rest see it busy', async () => {
+    const id = await newDelivery();
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => ledger().claim(id, `token-${i}`, 2000, 30_000)));
+    expect(results.filter((r) => r.kind === 'claimed')).toHaveLength(1);
+    expect(results.filter((r) => r.kind === 'busy')).toHaveLength(7);
+    const winner = results.find((r) => r.kind === 'claimed');
+    expect(winner?.kind === 'claimed' && winner.delivery.attempts).toBe(1);
+    expect(winner?.kind === 'claimed' && winner.delivery.message).toMatchObject({ channel: 'webhook', url: 'https://example.com/h' });
+  });
+
+  it('marks sent only under the claiming token; a redelivered job then finds it sent', async () => {
+    const id = await newDelivery();
+    const claimed = await ledger().claim(id, 'a', 2000, 30_000);
+    expect(claimed.kind).toBe('claimed');
+    expect(await ledger().markSent(id, 'someone-else', 'p1', 2100)).toBe(false);
+    expect(await ledger().markSent(id, 'a', 'p1', 2100)).toBe(true);
+    expect(await ledger().claim(id, 'b', 99_999_999, 30_000)).toEqual({ kind: 'sent' });
+    const row = await ledger().findDelivery(id);
+    expect(row).toMatchObject({ status: 'sent', providerMessageId: 'p1', attempts: 1 });
+    expect(row!.log.map((e) => e.event)).toEqual(['queued', 'claimed', 'sent']);
+  });
+
+  it('reclaims a sending row only after its lease (the documented duplicate window), and the old token loses', async () => {
+    const id = await newDelivery();
+    expect((await ledger().claim(id, 'dead-worker', 2000, 30_000)).kind).toBe('claimed');
+    expect((await ledger().claim(id, 'b', 2000 + 29_999, 30_000)).kind).toBe('busy');
+    const again = await ledger().claim(id, 'b', 2000 + 30_000, 30_000);
+    expect(again.kind).toBe('claimed');
+    expect(again.kind === 'claimed' && again.delivery.attempts).toBe(2);
+    expect(await ledger().markSent(id, 'dead-worker', null, 40_000)).toBe(false);
+    expect(await ledger().release(id, 'dead-worker', 'failed', 'late', 40_000)).toBe(false);
+    expect(await ledger().markSent(id, 'b', null, 40_000)).toBe(true);
+    expect((await ledger().findDelivery(id))!.log.map((e) => e.event)).toEqual(['queued', 'claimed', 'reclaimed', 'sent']);
+  });
+
+  it('release: pending again for a retry, dead at the end; revive only dead/failed rows of the same account', async () => {
+    const id = await newDelivery(5);
+    await ledger().claim(id, 'a', 2000, 30_000);
+    expect(await ledger().release(id, 'a', 'pending', 'RetryableError: 503', 2100)).toBe(true);
+    expect(await ledger().claim(id, 'b', 2200, 30_000)).toMatchObject({ kind: 'claimed' });
+    expect(await ledger().release(id, 'b', 'dead', 'RetryableError: 503 again', 2300)).toBe(true);
+    expect(await ledger().claim(id, 'c', 2400, 30_000)).toEqual({ kind: 'final', status: 'dead' });
+    expect((await ledger().listByStatus(5, 'dead', null, 10)).map((d) => d.id)).toEqual([id]);
+    expect(await ledger().revive(6, id, 2500)).toBeUndefined();
+    const revived = await ledger().revive(5, id, 2500);
+    expect(revived).toMatchObject({ status: 'pending', lastError: 'RetryableError: 503 again' });
+    expect(await ledger().revive(5, id, 2600)).toBeUndefined();
+    expect((await ledger().listUnfinished(null, 10_000)).map((d) => d.id)).toContain(id);
+  });
+
+  it('counts notifications of (recipient, category) since a time, for the frequency cap', async () => {
+    await newDelivery(9, 10_000);
+    await newDelivery(9, 20_000);
+    await newDelivery(9, 30_000);
+    expect(await ledger().countSince(9, 'r1', 'c', 20_000)).toBe(2);
+    expect(await ledger().countSince(9, 'r1', 'other', 0)).toBe(0);
+    expect(await ledger().countSince(9, 'r2', 'c', 0)).toBe(0);
+  });
+});
