@@ -155,4 +155,40 @@ describe('notifications API: accept → decide → queue → deliver → record'
     expectError(await t.call('POST', `/api/v1/deliveries/${d.id}.webhook/retry`, { key }), 409, 'DELIVERY_NOT_RETRYABLE');
     expect(expectData<any[]>(await t.call('GET', '/api/v1/deliveries?status=dead', { key })).map((x) => x.id)).not.toContain(`${d.id}.webhook`);
   });
+
+  it('batch: one answer per item, partial success is a 202 result', async () => {
+    const res = await t.call('POST', '/api/v1/notifications/batch', {
+      key,
+      body: {
+        notifications: [
+          { recipient: 'ada', category: 'security', template: 'alert', data: { name: 'b0' } },
+          { recipient: 'ada', category: 'security', template: 'alert', data: {} },
+          { recipient: 'ghost', category: 'security', template: 'alert', data: { name: 'b2' } },
+          { recipient: 'ada', category: 'security', template: 'alert', data: { name: 'b3' }, priority: 'urgent' },
+          { recipient: 'ada', category: 'security', template: 'alert', data: { name: 'b4' }, priority: 'high' },
+        ],
+      },
+    });
+    const d = expectData(res, 202);
+    expect([d.accepted, d.rejected]).toEqual([2, 3]);
+    expect(d.items.map((i: any) => [i.index, i.status, i.error?.code])).toEqual([
+      [0, 'accepted', undefined],
+      [1, 'rejected', 'TEMPLATE_VARIABLES_MISSING'],
+      [2, 'rejected', 'RECIPIENT_NOT_FOUND'],
+      [3, 'rejected', 'VALIDATION_ERROR'],
+      [4, 'accepted', undefined],
+    ]);
+    for (const i of [0, 4]) await until(`item ${i} sent`, statusIs(d.items[i].id, 'webhook', 'sent'));
+    expectError(await t.call('POST', '/api/v1/notifications/batch', { key, body: { notifications: [] } }), 422, 'VALIDATION_ERROR');
+  });
+
+  it('frequency cap: the sends beyond the count in the window are suppressed with frequency_cap', async () => {
+    await t.call('POST', '/api/v1/categories', { key, body: { name: 'digest', default_channels: ['console'], frequency_cap: { count: 2, window_seconds: 3600 } } });
+    const reasons: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const d = expectData(await send({ recipient: 'bob', category: 'digest', template: 'alert', data: { name: `cap${i}` } }), 202);
+      reasons.push(d.channels[0].status === 'suppressed' ? d.channels[0].reason : d.channels[0].status);
+    }
+    expect(reasons).toEqual(['queued', 'queued', 'frequency_cap', 'frequency_cap']);
+  });
 });

@@ -1,9 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import type { Delivery } from '../../notifier/notifications/ledger.js';
 import { getNotification, listNotifications, type NotificationWithDeliveries } from '../../notifier/notifications/queries.js';
-import { sendNotification, type ChannelOutcome, type PipelineContext } from '../../notifier/notifications/send.js';
+import { MAX_BATCH, sendBatch, sendNotification, type ChannelOutcome, type PipelineContext, type SendInput } from '../../notifier/notifications/send.js';
 import { ok, page } from '../envelope.js';
 import { actorOf } from '../hooks/authenticate.js';
 import * as S from '../schemas.js';
@@ -25,6 +25,18 @@ export const SendBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+function toInput(b: Static<typeof SendBody>): SendInput {
+  return {
+    recipient: b.recipient,
+    category: b.category,
+    template: b.template,
+    ...(b.data !== undefined ? { data: b.data } : {}),
+    ...(b.channels !== undefined ? { channels: b.channels } : {}),
+    ...(b.priority !== undefined ? { priority: b.priority } : {}),
+    ...(b.send_at !== undefined ? { sendAt: b.send_at } : {}),
+  };
+}
 
 export function outcomeDto(o: ChannelOutcome) {
   if (o.status === 'suppressed') return { channel: o.channel, status: o.status, reason: o.reason };
@@ -69,17 +81,32 @@ export function notifierNotificationRoutes(app: FastifyInstance, ctx: PipelineCo
   r.post('/api/v1/notifications', {
     schema: { tags, security, summary: 'Send a notification (accepted: 202)', body: SendBody, response: { 202: S.success(Type.Unknown()), ...errors } },
     handler: async (request, reply) => {
-      const b = request.body;
-      const result = await sendNotification(ctx, actorOf(request), {
-        recipient: b.recipient,
-        category: b.category,
-        template: b.template,
-        ...(b.data !== undefined ? { data: b.data } : {}),
-        ...(b.channels !== undefined ? { channels: b.channels } : {}),
-        ...(b.priority !== undefined ? { priority: b.priority } : {}),
-        ...(b.send_at !== undefined ? { sendAt: b.send_at } : {}),
-      });
+      const result = await sendNotification(ctx, actorOf(request), toInput(request.body));
       return reply.code(202).send(ok({ id: result.id, channels: result.channels.map(outcomeDto) }));
+    },
+  });
+
+  r.post('/api/v1/notifications/batch', {
+    schema: {
+      tags,
+      security,
+      summary: `Send up to ${MAX_BATCH} notifications; one answer per item`,
+      body: Type.Object({ notifications: Type.Array(SendBody, { maxItems: MAX_BATCH }) }, { additionalProperties: false }),
+      response: { 202: S.success(Type.Unknown()), ...errors },
+    },
+    handler: async (request, reply) => {
+      const results = await sendBatch(ctx, actorOf(request), request.body.notifications.map(toInput));
+      return reply.code(202).send(
+        ok({
+          accepted: results.filter((r) => r.status === 'accepted').length,
+          rejected: results.filter((r) => r.status === 'rejected').length,
+          items: results.map((r) =>
+            r.status === 'accepted'
+              ? { index: r.index, status: r.status, id: r.result.id, channels: r.result.channels.map(outcomeDto) }
+              : { index: r.index, status: r.status, error: r.error },
+          ),
+        }),
+      );
     },
   });
 

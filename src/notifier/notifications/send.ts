@@ -164,3 +164,30 @@ export async function requeueUnfinished(ctx: PipelineContext): Promise<number> {
 export async function enqueueDelivery(ctx: PipelineContext, id: string, channel: ChannelName, priority: Priority, runAt: number): Promise<void> {
   await ctx.queue.enqueue(queueFor(channel), { deliveryId: id }, { priority: PRIORITIES[priority], runAt, dedupeKey: id, maxAttempts: ctx.maxAttempts });
 }
+
+export const MAX_BATCH = 1000;
+
+export type BatchItemResult =
+  | { index: number; status: 'accepted'; result: SendResult }
+  | { index: number; status: 'rejected'; error: { code: string; message: string; details?: FieldError[] } };
+
+/**
+ * Up to MAX_BATCH sends, each on its own: one item's 422 or 404 is that item's answer, the
+ * others still go (partial success is a result, not an error). Anything else (the database
+ * failing) stops the batch and propagates, so the client retries with the same key.
+ */
+export async function sendBatch(ctx: PipelineContext, actor: Actor, items: readonly SendInput[]): Promise<BatchItemResult[]> {
+  if (items.length === 0 || items.length > MAX_BATCH) {
+    throw validationError([{ field: 'notifications', message: `must hold 1 to ${MAX_BATCH} items` }]);
+  }
+  const out: BatchItemResult[] = [];
+  for (const [index, item] of items.entries()) {
+    try {
+      out.push({ index, status: 'accepted', result: await sendNotification(ctx, actor, item) });
+    } catch (err) {
+      if (!(err instanceof TnyError) || err.status >= 500) throw err;
+      out.push({ index, status: 'rejected', error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
+    }
+  }
+  return out;
+}
