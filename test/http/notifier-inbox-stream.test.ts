@@ -180,6 +180,20 @@ describe('notifier API: live inbox stream (SSE over a real socket)', () => {
     await app.close();
   });
 
+  it('delivers live messages published out of id order (concurrent PostgreSQL commits)', async () => {
+    const client = await open('user-2');
+    await client.until(() => client.events.some((e) => e.comment === 'connected'));
+    const store = t.container.inbox!.inbox;
+    const stored = async (key: string) => (await store.insert({ accountId, recipientId: 'user-2', idempotencyKey: key, title: key, body: 'B', data: null, now: Date.now() }))!.message;
+    const lower = await stored('order-1');
+    const higher = await stored('order-2');
+    hub().publish(higher);
+    hub().publish(lower);
+    await client.until(() => client.messages().length === 2);
+    expect(client.messages().map((e) => e.id)).toEqual([String(higher.id), String(lower.id)]);
+    client.close();
+  });
+
   it('unsubscribes on disconnect and bounds the streams per recipient', async () => {
     const clients = await Promise.all(Array.from({ length: 8 }, () => open('user-4')));
     expect(clients.map((c) => c.status)).toEqual(Array(8).fill(200));

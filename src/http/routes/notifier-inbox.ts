@@ -108,13 +108,15 @@ export function notifierInboxRoutes(app: FastifyInstance, ctx: InboxRouteDeps): 
       await ownRecipient(ctx, actor, recipientId);
 
       // Subscribe before reading the replay, holding live messages until it is written, so a
-      // message stored in between is neither lost nor sent twice (ids only grow).
+      // message stored in between is neither lost nor sent twice. Live messages are not
+      // filtered by id: on PostgreSQL two concurrent inserts can commit (and be published) in
+      // the other order than their ids, and dropping the smaller one would lose it.
       const held: InboxMessage[] = [];
+      const replayed = new Set<number>();
       let live = false;
       const res = reply.raw;
       const send = (m: InboxMessage) => {
-        if (m.id <= lastSent || res.writableEnded) return;
-        lastSent = m.id;
+        if (res.writableEnded) return;
         res.write(`id: ${m.id}\nevent: message\ndata: ${JSON.stringify(inboxDto(m))}\n\n`);
         if (res.writableLength > MAX_STREAM_BUFFER_BYTES) res.end();
       };
@@ -145,14 +147,19 @@ export function notifierInboxRoutes(app: FastifyInstance, ctx: InboxRouteDeps): 
         if (replay) {
           for (let total = 0; total < MAX_REPLAY && !res.writableEnded; ) {
             const batch = await ctx.inbox.since(actor.accountId, recipientId, lastSent, Math.min(REPLAY_BATCH, MAX_REPLAY - total));
-            batch.forEach(send);
+            for (const m of batch) {
+              send(m);
+              replayed.add(m.id);
+              lastSent = m.id;
+            }
             total += batch.length;
             if (batch.length < REPLAY_BATCH) break;
           }
         }
         live = true;
-        held.forEach(send);
+        for (const m of held) if (!replayed.has(m.id)) send(m);
         held.length = 0;
+        replayed.clear();
       } catch (err) {
         request.log.error({ err }, 'inbox stream replay failed');
         res.end();
