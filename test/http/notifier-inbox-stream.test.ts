@@ -194,6 +194,30 @@ describe('notifier API: live inbox stream (SSE over a real socket)', () => {
     client.close();
   });
 
+  it('a notification sent through POST /api/v1/notifications arrives on the stream and in the inbox, once', async () => {
+    for (const [method, url, body] of [
+      ['POST', '/api/v1/recipients', { id: 'user-5' }],
+      ['POST', '/api/v1/categories', { name: 'social', default_channels: ['in_app'] }],
+      ['PUT', '/api/v1/templates/hello/in_app/en', { subject: 'Hello {{ name }}', body: 'You have a new follower.' }],
+    ] as const) {
+      const res = await t.call(method, url, { key: alice, body });
+      expect(res.statusCode, res.body).toBeLessThan(300);
+    }
+    const client = await open('user-5');
+    await client.until(() => client.events.some((e) => e.comment === 'connected'));
+    const notification = { recipient: 'user-5', category: 'social', template: 'hello', data: { name: 'Ada' } };
+    const accepted = await t.call('POST', '/api/v1/notifications', { key: alice, body: notification, headers: { 'idempotency-key': 'follow-1' } });
+    expect(accepted.statusCode, accepted.body).toBe(202);
+    await client.until(() => client.messages().length === 1, 5000);
+    expect(JSON.parse(client.messages()[0]!.data!)).toMatchObject({ title: 'Hello Ada', body: 'You have a new follower.', read_at: null });
+    const again = await t.call('POST', '/api/v1/notifications', { key: alice, body: notification, headers: { 'idempotency-key': 'follow-1' } });
+    expect(again.statusCode).toBe(202);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(client.messages()).toHaveLength(1);
+    expect(expectData<unknown[]>(await t.call('GET', '/api/v1/recipients/user-5/inbox', { key: alice }))).toHaveLength(1);
+    client.close();
+  });
+
   it('unsubscribes on disconnect and bounds the streams per recipient', async () => {
     const clients = await Promise.all(Array.from({ length: 8 }, () => open('user-4')));
     expect(clients.map((c) => c.status)).toEqual(Array(8).fill(200));
