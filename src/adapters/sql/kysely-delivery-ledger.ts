@@ -120,25 +120,30 @@ export class KyselyDeliveryLedger implements DeliveryLedger {
 
   async claim(id: string, token: string, now: number, leaseMs: number): Promise<ClaimResult> {
     return this.db.transaction().execute(async (trx) => {
-      const row = await trx.selectFrom('notifier_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!row) return { kind: 'missing' } as const;
-      const status = row.status as DeliveryStatus;
-      if (status === 'sent') return { kind: 'sent' } as const;
-      const stale = status === 'sending' && row.claimed_at !== null && Number(row.claimed_at) + leaseMs <= now;
-      if (status === 'sending' && !stale) return { kind: 'busy' } as const;
-      if (status !== 'pending' && !stale) return { kind: 'final', status } as const;
-      const log = JSON.parse(row.log) as LogEntry[];
-      log.push({ at: now, event: stale ? 'reclaimed' : 'claimed', detail: `attempt ${Number(row.attempts) + 1}` });
+      // The conditional UPDATE comes first: on SQLite it takes the write lock at once (waiting
+      // out busy_timeout), where a read-then-write transaction fails with SQLITE_BUSY when
+      // another process wrote after our read; on PostgreSQL it row-locks and re-checks.
       const updated = await trx
         .updateTable('notifier_deliveries')
-        .set({ status: 'sending', claim_token: token, claimed_at: now, attempts: Number(row.attempts) + 1, log: JSON.stringify(log), updated_at: now })
+        .set((eb) => ({ status: 'sending', claim_token: token, claimed_at: now, attempts: eb('attempts', '+', 1), updated_at: now }))
         .where('id', '=', id)
-        .where('status', '=', row.status)
-        .where('updated_at', '=', row.updated_at)
+        .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'sending'), eb('claimed_at', '<=', now - leaseMs)])]))
         .executeTakeFirst();
-      if (Number(updated.numUpdatedRows) !== 1) return { kind: 'busy' } as const;
-      const after = await trx.selectFrom('notifier_deliveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-      return { kind: 'claimed', delivery: toDelivery(after) } as const;
+      const row = await trx.selectFrom('notifier_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) return { kind: 'missing' } as const;
+      if (Number(updated.numUpdatedRows) !== 1) {
+        const status = row.status as DeliveryStatus;
+        if (status === 'sent') return { kind: 'sent' } as const;
+        if (status === 'sending' || status === 'pending') return { kind: 'busy' } as const;
+        return { kind: 'final', status } as const;
+      }
+      const log = JSON.parse(row.log) as LogEntry[];
+      // A claim right after another claim (no retry or release in between) took over a dead one.
+      const previous = log[log.length - 1]?.event;
+      const event = previous === 'claimed' || previous === 'reclaimed' ? 'reclaimed' : 'claimed';
+      log.push({ at: now, event, detail: `attempt ${Number(row.attempts)}` });
+      await trx.updateTable('notifier_deliveries').set({ log: JSON.stringify(log) }).where('id', '=', id).execute();
+      return { kind: 'claimed', delivery: toDelivery({ ...row, log: JSON.stringify(log) }) } as const;
     });
   }
 
@@ -150,18 +155,16 @@ export class KyselyDeliveryLedger implements DeliveryLedger {
     entry: LogEntry,
   ): Promise<Delivery | undefined> {
     return this.db.transaction().execute(async (trx) => {
-      let q = trx.selectFrom('notifier_deliveries').selectAll().where('id', '=', id).where('status', 'in', [...from]);
-      if (token !== null) q = q.where('claim_token', '=', token);
-      const row = await q.executeTakeFirst();
-      if (!row) return undefined;
+      // Write first (see claim): the conditional UPDATE is the transition, the log follows.
+      let u = trx.updateTable('notifier_deliveries').set({ ...set, updated_at: entry.at }).where('id', '=', id).where('status', 'in', [...from]);
+      if (token !== null) u = u.where('claim_token', '=', token);
+      const updated = await u.executeTakeFirst();
+      if (Number(updated.numUpdatedRows) !== 1) return undefined;
+      const row = await trx.selectFrom('notifier_deliveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
       const log = JSON.parse(row.log) as LogEntry[];
       log.push(entry);
-      await trx
-        .updateTable('notifier_deliveries')
-        .set({ ...set, log: JSON.stringify(log), updated_at: entry.at })
-        .where('id', '=', id)
-        .execute();
-      return toDelivery({ ...row, ...set, log: JSON.stringify(log), updated_at: entry.at });
+      await trx.updateTable('notifier_deliveries').set({ log: JSON.stringify(log) }).where('id', '=', id).execute();
+      return toDelivery({ ...row, log: JSON.stringify(log) });
     });
   }
 
@@ -188,6 +191,8 @@ export class KyselyDeliveryLedger implements DeliveryLedger {
 
   async appendLog(id: string, entry: LogEntry): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
+      // A no-op write first takes the write lock (see claim).
+      await trx.updateTable('notifier_deliveries').set((eb) => ({ log: eb.ref('log') })).where('id', '=', id).execute();
       const row = await trx.selectFrom('notifier_deliveries').select('log').where('id', '=', id).executeTakeFirst();
       if (!row) return;
       const log = JSON.parse(row.log) as LogEntry[];

@@ -47,12 +47,13 @@ export function handleDelivery(ctx: PipelineContext, options: DeliveryWorkerOpti
     const delivery = claimed.delivery;
     const token = job.leaseToken;
     const channel = options.channels.get(delivery.channel);
+    let providerMessageId: string | null;
     try {
       if (!channel) throw new NoChannelError(delivery.channel);
       if (!delivery.message) throw new NoChannelError(delivery.channel);
       const message = delivery.message;
       const result = await options.policyFor(delivery.channel).execute(({ signal }) => channel.send(message, { idempotencyKey: id, signal }));
-      await ctx.ledger.markSent(id, token, result.providerMessageId ?? null, ctx.clock.now());
+      providerMessageId = result.providerMessageId ?? null;
     } catch (err) {
       const now = ctx.clock.now();
       if (isInvalidContact(err) || isPermanent(err) || err instanceof NoChannelError) {
@@ -71,7 +72,25 @@ export function handleDelivery(ctx: PipelineContext, options: DeliveryWorkerOpti
       if (err instanceof BrokenCircuitError) throw new RetryableError(err.message, { retryAfterMs: err.retryAfterMs, cause: err });
       throw err instanceof Error ? err : new RetryableError(describe(err));
     }
+    // The provider has it: recording that must not turn into a resend. A store hiccup here is
+    // retried in place; only if the store stays down does the job go back (and the row, still
+    // `sending`, is sent again after the claim lease: the documented duplicate window).
+    await recordSent(ctx, id, token, providerMessageId);
   };
+}
+
+const RECORD_TRIES = 8;
+
+async function recordSent(ctx: PipelineContext, id: string, token: string, providerMessageId: string | null): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ctx.ledger.markSent(id, token, providerMessageId, ctx.clock.now());
+      return;
+    } catch (err) {
+      if (attempt >= RECORD_TRIES) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 25 * 2 ** attempt)));
+    }
+  }
 }
 
 /** A delivery to a channel this process has no provider for (or a row without a message). */
