@@ -83,6 +83,9 @@ describe('notifications API: accept → decide → queue → deliver → record'
     await new Promise((r) => setTimeout(r, 100));
     const bodies = hook.requests.map((r) => r.body.toString()).filter((b) => b.includes('Once') || b.includes('Twice'));
     expect(bodies).toHaveLength(1);
+    const viaBody = expectData(await send({ ...body, data: { name: 'Body' }, idempotency_key: 'k-2' }), 202);
+    expect(expectData(await send({ ...body, data: { name: 'Body' }, idempotency_key: 'k-2' }), 202)).toEqual(viaBody);
+    expectError(await send({ ...body, data: { name: 'Body2' }, idempotency_key: 'k-2' }), 422, 'IDEMPOTENCY_KEY_REUSED');
     const list = expectData<any[]>(await t.call('GET', '/api/v1/notifications?recipient=ada&limit=100', { key }));
     expect(list.filter((n) => n.id === first.id)).toHaveLength(1);
   });

@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import type { Delivery } from '../../notifier/notifications/ledger.js';
 import { getNotification, listNotifications, type NotificationWithDeliveries } from '../../notifier/notifications/queries.js';
@@ -22,9 +22,21 @@ export const SendBody = Type.Object(
     channels: Type.Optional(Type.Array(Type.String({ maxLength: 32 }), { maxItems: 16 })),
     priority: Type.Optional(Type.String({ maxLength: 16, description: 'high, normal (default) or low' })),
     send_at: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601; not delivered before it' })),
+    idempotency_key: Type.Optional(Type.String({ maxLength: 255, description: 'Same as the Idempotency-Key header (the header wins)' })),
   },
   { additionalProperties: false },
 );
+
+/**
+ * `idempotency_key` in the body works like the Idempotency-Key header: this route-level
+ * preValidation hook runs before the API's idempotency preHandler and hands it the key.
+ */
+async function keyFromBody(request: FastifyRequest): Promise<void> {
+  const body = request.body as { idempotency_key?: unknown } | undefined;
+  if (request.headers['idempotency-key'] === undefined && typeof body?.idempotency_key === 'string') {
+    request.headers['idempotency-key'] = body.idempotency_key;
+  }
+}
 
 function toInput(b: Static<typeof SendBody>): SendInput {
   return {
@@ -80,6 +92,7 @@ export function notifierNotificationRoutes(app: FastifyInstance, ctx: PipelineCo
 
   r.post('/api/v1/notifications', {
     schema: { tags, security, summary: 'Send a notification (accepted: 202)', body: SendBody, response: { 202: S.success(Type.Unknown()), ...errors } },
+    preValidation: keyFromBody,
     handler: async (request, reply) => {
       const result = await sendNotification(ctx, actorOf(request), toInput(request.body));
       return reply.code(202).send(ok({ id: result.id, channels: result.channels.map(outcomeDto) }));
