@@ -32,7 +32,7 @@ export function attachNotifierPipeline(container: Container, config: Config, log
     maxAttempts: config.NOTIFY_MAX_ATTEMPTS,
     backoff: exponentialBackoff({ jitter: 'equal', baseMs: config.NOTIFY_RETRY_BASE_MS, capMs: 600_000 }),
   });
-  const ctx: PipelineContext = { ...notifier, ledger: new KyselyDeliveryLedger(database.db), queue, maxAttempts: config.NOTIFY_MAX_ATTEMPTS };
+  const ctx: PipelineContext = { ...notifier, ledger: new KyselyDeliveryLedger(database.db, database.dialect), queue, maxAttempts: config.NOTIFY_MAX_ATTEMPTS };
   container.notifications = ctx;
   if (config.NOTIFY_WORKERS === 0) {
     container.lifecycle.add('notification queue', queue);

@@ -12,8 +12,8 @@ describeEachDatabase('delivery ledger contract', (factory) => {
   });
   afterAll(() => database.close());
 
-  const ledger = () => new KyselyDeliveryLedger(database.db);
-  async function newDelivery(accountId = 1, createdAt = 1000): Promise<string> {
+  const ledger = () => new KyselyDeliveryLedger(database.db, database.dialect);
+  async function newDelivery(accountId = 1, createdAt = 1000, cap?: { count: number; since: number }): Promise<string | 'capped'> {
     seq += 1;
     const id = `ntf_test${String(seq).padStart(6, '0')}`;
     const n: Notification = { id, accountId, recipientId: 'r1', category: 'c', template: 't', data: { a: 1 }, priority: 'normal', sendAt: null, createdAt };
@@ -30,7 +30,7 @@ describeEachDatabase('delivery ledger contract', (factory) => {
       log: [{ at: createdAt, event: 'queued' }],
       createdAt,
     };
-    await ledger().create(n, [d]);
+    if ((await ledger().create(n, [d], cap)) === 'capped') return 'capped';
     return d.id;
   }
 
@@ -91,5 +91,23 @@ describeEachDatabase('delivery ledger contract', (factory) => {
     expect(await ledger().countSince(9, 'r1', 'c', 20_000)).toBe(2);
     expect(await ledger().countSince(9, 'r1', 'other', 0)).toBe(0);
     expect(await ledger().countSince(9, 'r2', 'c', 0)).toBe(0);
+  });
+
+  it('the cap is atomic: 12 concurrent creates with a cap of 3 in the window give exactly 3 created (PostgreSQL: over two pools)', async () => {
+    // Two synchronous SQLite connections in one process would block each other's event loop;
+    // the cross-process SQLite case is the write lock the insert takes (see the crash test's file).
+    const ledgers = database.dialect === 'postgres' ? [ledger(), new KyselyDeliveryLedger((await database.connectAgain()).db, database.dialect)] : [ledger()];
+    seq += 1000;
+    const results = await Promise.all(
+      Array.from({ length: 12 }, async (_, i) => {
+        seq += 1;
+        const id = `ntf_cap${String(seq).padStart(6, '0')}`;
+        const n: Notification = { id, accountId: 11, recipientId: 'r1', category: 'c', template: 't', data: {}, priority: 'normal', sendAt: null, createdAt: 5000 };
+        const d: NewDelivery = { id: `${id}.console`, notificationId: id, accountId: 11, channel: 'console', status: 'pending', reason: null, contactId: null, message: null, runAt: 5000, log: [], createdAt: 5000 };
+        return ledgers[i % ledgers.length]!.create(n, [d], { count: 3, since: 0 });
+      }),
+    );
+    expect(results.filter((r) => r === 'created')).toHaveLength(3);
+    expect(await ledger().countSince(11, 'r1', 'c', 0)).toBe(3);
   });
 });

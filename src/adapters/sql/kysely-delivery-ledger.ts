@@ -1,4 +1,3 @@
-import type { Kysely, Selectable } from 'kysely';
 import type { ChannelName } from '../../notifier/channel-names.js';
 import type { OutgoingMessage } from '../../notifier/channels/channel.js';
 import type { SuppressionReason } from '../../notifier/decide-delivery.js';
@@ -12,7 +11,11 @@ import type {
   Notification,
   Priority,
 } from '../../notifier/notifications/ledger.js';
-import type { Database, NotifierDeliveriesTable, NotifierNotificationsTable } from './schema.js';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { Database, NotifierDeliveriesTable, NotifierNotificationsTable, SqlDialectName } from './schema.js';
+
+/** Thrown inside the transaction to roll it back when the cap is exceeded. */
+const CAPPED = Symbol('capped');
 
 /** Longest error text kept on a row (provider messages can be long; the log keeps the gist). */
 const MAX_ERROR = 500;
@@ -80,36 +83,62 @@ function deliveryRow(d: NewDelivery) {
  * The log is appended in the same statement's transaction (read, append, write).
  */
 export class KyselyDeliveryLedger implements DeliveryLedger {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: SqlDialectName = 'sqlite',
+  ) {}
 
-  async create(n: Notification, deliveries: readonly NewDelivery[]): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('notifier_notifications')
-        .values({
-          id: n.id,
-          account_id: n.accountId,
-          recipient_id: n.recipientId,
-          category: n.category,
-          template: n.template,
-          data: JSON.stringify(n.data),
-          priority: n.priority,
-          send_at: n.sendAt,
-          created_at: n.createdAt,
-        })
-        .execute();
-      if (deliveries.length > 0) await trx.insertInto('notifier_deliveries').values(deliveries.map(deliveryRow)).execute();
-    });
+  async create(n: Notification, deliveries: readonly NewDelivery[], cap?: { count: number; since: number }): Promise<'created' | 'capped'> {
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        // SQLite: the insert below takes the database's write lock, serialising every writer.
+        // PostgreSQL: concurrent inserts do not see each other, so one lock per cap key.
+        if (cap && this.dialect === 'postgres') {
+          await sql`select pg_advisory_xact_lock(hashtext(${`tny-cap:${n.accountId}:${n.recipientId}:${n.category}`}))`.execute(trx);
+        }
+        await this.insert(trx, n, deliveries);
+        if (cap && (await this.countIn(trx, n.accountId, n.recipientId, n.category, cap.since)) > cap.count) throw CAPPED;
+      });
+      return 'created';
+    } catch (err) {
+      if (err === CAPPED) return 'capped';
+      throw err;
+    }
   }
 
-  async countSince(accountId: number, recipientId: string, category: string, since: number): Promise<number> {
-    const row = await this.db
-      .selectFrom('notifier_notifications')
+  private async insert(trx: Transaction<Database>, n: Notification, deliveries: readonly NewDelivery[]): Promise<void> {
+    await trx
+      .insertInto('notifier_notifications')
+      .values({
+        id: n.id,
+        account_id: n.accountId,
+        recipient_id: n.recipientId,
+        category: n.category,
+        template: n.template,
+        data: JSON.stringify(n.data),
+        priority: n.priority,
+        send_at: n.sendAt,
+        created_at: n.createdAt,
+      })
+      .execute();
+    if (deliveries.length > 0) await trx.insertInto('notifier_deliveries').values(deliveries.map(deliveryRow)).execute();
+  }
+
+  countSince(accountId: number, recipientId: string, category: string, since: number): Promise<number> {
+    return this.countIn(this.db, accountId, recipientId, category, since);
+  }
+
+  private async countIn(db: Kysely<Database>, accountId: number, recipientId: string, category: string, since: number): Promise<number> {
+    const row = await db
+      .selectFrom('notifier_notifications as n')
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('account_id', '=', accountId)
-      .where('recipient_id', '=', recipientId)
-      .where('category', '=', category)
-      .where('created_at', '>=', since)
+      .where('n.account_id', '=', accountId)
+      .where('n.recipient_id', '=', recipientId)
+      .where('n.category', '=', category)
+      .where('n.created_at', '>=', since)
+      .where((eb) =>
+        eb.exists(eb.selectFrom('notifier_deliveries as d').select('d.id').whereRef('d.notification_id', '=', 'n.id').where('d.status', '!=', 'suppressed')),
+      )
       .executeTakeFirstOrThrow();
     return Number(row.n);
   }

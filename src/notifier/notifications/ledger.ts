@@ -66,9 +66,14 @@ export type ClaimResult =
   | { kind: 'missing' };
 
 export interface DeliveryLedger {
-  /** Writes the notification and its delivery rows in one transaction. */
-  create(notification: Notification, deliveries: readonly NewDelivery[]): Promise<void>;
-  /** Notifications of (recipient, category) created at or after `since`. */
+  /**
+   * Writes the notification and its delivery rows in one transaction. With `cap`, the
+   * frequency cap is enforced atomically: after the insert, in the same transaction and under a
+   * lock per (account, recipient, category), the sends in the window are counted (this one
+   * included); more than `cap.count` rolls everything back and returns 'capped'.
+   */
+  create(notification: Notification, deliveries: readonly NewDelivery[], cap?: { count: number; since: number }): Promise<'created' | 'capped'>;
+  /** Sends of (recipient, category) since `since`: notifications with a delivery that was not suppressed. */
   countSince(accountId: number, recipientId: string, category: string, since: number): Promise<number>;
   /** Adds a delivery (a fallback channel) to an existing notification. */
   addDelivery(delivery: NewDelivery): Promise<void>;

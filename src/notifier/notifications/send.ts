@@ -72,8 +72,10 @@ function check(input: SendInput): { problems: FieldError[]; sendAt: number | nul
  * `requeueUnfinished` (run when the workers start) enqueues them again, and the dedupeKey and
  * the ledger make a second enqueue harmless.
  *
- * The frequency cap counts the recipient's notifications of the category in the window from
- * the ledger (not atomically with the insert: two concurrent sends can both pass the last slot).
+ * The frequency cap counts the recipient's sends of the category in the window from the ledger
+ * (notifications with a delivery that was not suppressed). The count before deciding is a fast
+ * path; the insert re-counts atomically (ledger.create with `cap`), so two concurrent sends
+ * cannot both take the last slot.
  */
 export async function sendNotification(ctx: PipelineContext, actor: Actor, input: SendInput): Promise<SendResult> {
   const checked = check(input);
@@ -132,7 +134,19 @@ export async function sendNotification(ctx: PipelineContext, actor: Actor, input
     rows.push({ ...base, status: 'pending', reason: null, contactId: contact?.id ?? null, message, runAt, log: [{ at: now, event, detail: new Date(runAt).toISOString() }] });
     outcomes.push(d.action === 'schedule' ? { channel: d.channel, status: 'scheduled', deliveryId: base.id, at: d.at } : { channel: d.channel, status: 'queued', deliveryId: base.id });
   }
-  await ctx.ledger.create(notification, rows);
+  const cap = category.frequencyCap;
+  const sends = rows.some((r) => r.status === 'pending');
+  if (cap && sends && (await ctx.ledger.create(notification, rows, { count: cap.count, since: now - cap.windowMs })) === 'capped') {
+    // A concurrent send took the last slot between our count and our insert: capped after all.
+    for (const [i, row] of rows.entries()) {
+      if (row.status !== 'pending') continue;
+      rows[i] = { ...row, status: 'suppressed', reason: 'frequency_cap', message: null, contactId: null, log: [{ at: now, event: 'suppressed', detail: 'frequency_cap' }] };
+      outcomes[i] = { channel: row.channel, status: 'suppressed', reason: 'frequency_cap' };
+    }
+    await ctx.ledger.create(notification, rows);
+  } else if (!cap || !sends) {
+    await ctx.ledger.create(notification, rows);
+  }
   for (const row of rows) {
     if (row.status === 'pending') await enqueueDelivery(ctx, row.id, row.channel, checked.priority, row.runAt);
   }
