@@ -157,6 +157,9 @@ describe('notifications API: accept → decide → queue → deliver → record'
     expect(sent.log.map((e: any) => e.event)).toContain('retried by API');
     expectError(await t.call('POST', `/api/v1/deliveries/${d.id}.webhook/retry`, { key }), 409, 'DELIVERY_NOT_RETRYABLE');
     expect(expectData<any[]>(await t.call('GET', '/api/v1/deliveries?status=dead', { key })).map((x) => x.id)).not.toContain(`${d.id}.webhook`);
+    const bobs = expectData<any[]>(await t.call('GET', '/api/v1/notifications?recipient=bob&status=sent', { key }));
+    expect(bobs.map((n) => n.id)).toEqual([d.id]);
+    expectError(await t.call('GET', '/api/v1/notifications?status=lost', { key }), 422, 'VALIDATION_ERROR');
   });
 
   it('batch: one answer per item, partial success is a 202 result', async () => {

@@ -264,10 +264,17 @@ export class KyselyDeliveryLedger implements DeliveryLedger {
     return (await q.orderBy('id').limit(limit).execute()).map(toDelivery);
   }
 
-  async listNotifications(accountId: number, query: { recipientId?: string; after: string | null; limit: number }): Promise<Notification[]> {
-    let q = this.db.selectFrom('notifier_notifications').selectAll().where('account_id', '=', accountId);
-    if (query.recipientId !== undefined) q = q.where('recipient_id', '=', query.recipientId);
-    if (query.after !== null) q = q.where('id', '<', query.after);
-    return (await q.orderBy('id', 'desc').limit(query.limit).execute()).map(toNotification);
+  async listNotifications(
+    accountId: number,
+    query: { recipientId?: string; status?: DeliveryStatus; after: string | null; limit: number },
+  ): Promise<Notification[]> {
+    let q = this.db.selectFrom('notifier_notifications as n').selectAll('n').where('n.account_id', '=', accountId);
+    if (query.recipientId !== undefined) q = q.where('n.recipient_id', '=', query.recipientId);
+    const status = query.status;
+    if (status !== undefined) {
+      q = q.where((eb) => eb.exists(eb.selectFrom('notifier_deliveries as d').select('d.id').whereRef('d.notification_id', '=', 'n.id').where('d.status', '=', status)));
+    }
+    if (query.after !== null) q = q.where('n.id', '<', query.after);
+    return (await q.orderBy('n.id', 'desc').limit(query.limit).execute()).map(toNotification);
   }
 }

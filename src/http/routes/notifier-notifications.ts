@@ -134,7 +134,7 @@ export function notifierNotificationRoutes(app: FastifyInstance, ctx: PipelineCo
       security,
       summary: 'List notifications, newest first',
       querystring: Type.Object(
-        { recipient: Type.Optional(Type.String({ maxLength: 256 })), limit: Type.Optional(Type.Integer()), cursor: Type.Optional(Type.String({ maxLength: 512 })) },
+        { recipient: Type.Optional(Type.String({ maxLength: 256 })), status: Type.Optional(Type.String({ maxLength: 16 })), limit: Type.Optional(Type.Integer()), cursor: Type.Optional(Type.String({ maxLength: 512 })) },
         { additionalProperties: false },
       ),
       response: { 200: S.list(Type.Unknown()), ...errors },

@@ -92,5 +92,6 @@ export interface DeliveryLedger {
   /** Rows still to send (pending, or sending from a claim that may be dead), oldest first, after `after`. */
   listUnfinished(after: string | null, limit: number): Promise<Delivery[]>;
   listByStatus(accountId: number, status: DeliveryStatus, after: string | null, limit: number): Promise<Delivery[]>;
-  listNotifications(accountId: number, query: { recipientId?: string; after: string | null; limit: number }): Promise<Notification[]>;
+  /** Newest first; `status`: only notifications with a delivery in that status. */
+  listNotifications(accountId: number, query: { recipientId?: string; status?: DeliveryStatus; after: string | null; limit: number }): Promise<Notification[]>;
 }

@@ -22,15 +22,17 @@ export async function getNotification(ctx: PipelineContext, actor: Actor, id: st
   return { ...found.notification, deliveries: found.deliveries };
 }
 
-/** Newest first; `recipient` filters. */
+/** Newest first; `recipient` filters, `status` keeps notifications with a delivery in that status. */
 export async function listNotifications(
   ctx: PipelineContext,
   actor: Actor,
-  input: { recipient?: string; limit?: number; cursor?: string },
+  input: { recipient?: string; status?: string; limit?: number; cursor?: string },
 ): Promise<Page<NotificationWithDeliveries>> {
   const limit = checkLimit(input.limit);
+  const status = input.status as DeliveryStatus | undefined;
+  if (status !== undefined && !STATUSES.includes(status)) throw validationError([{ field: 'status', message: `must be one of ${STATUSES.join(', ')}` }]);
   const after = input.cursor !== undefined ? decodeKeyCursor('notifications', input.cursor, 1)[0]! : null;
-  const rows = await ctx.ledger.listNotifications(actor.accountId, { ...(input.recipient !== undefined ? { recipientId: input.recipient } : {}), after, limit: limit + 1 });
+  const rows = await ctx.ledger.listNotifications(actor.accountId, { ...(input.recipient !== undefined ? { recipientId: input.recipient } : {}), ...(status ? { status } : {}), after, limit: limit + 1 });
   const page = toPage(rows, limit, (last) => encodeKeyCursor('notifications', [last.id]));
   const items = await Promise.all(
     page.items.map(async (n) => ({ ...n, deliveries: (await ctx.ledger.findNotification(actor.accountId, n.id))?.deliveries ?? [] })),
