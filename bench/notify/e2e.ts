@@ -1,0 +1,365 @@
+/**
+ * End-to-end notifications on the embedded default (SQLite): `tny serve` (dist build) with a
+ * webhook contact pointing at a node:http sink in this process that records each webhook-id
+ * (the delivery id) and its receive time.
+ *
+ *   npm run build && npx tsx bench/notify/e2e.ts
+ *
+ * Scenarios:
+ *  - single-1k: 1,000 POST /api/v1/notifications, 50 in flight, while the workers deliver.
+ *  - batch-1k:  1,000 in one POST /api/v1/notifications/batch, while the workers deliver.
+ *    Per round: accepted/s (first request sent to last answer), delivered/s (first request
+ *    sent to last webhook received), p50/p99 from accept (the answer naming the delivery)
+ *    to the sink receiving it, and from submit (the request sent). In a batch, deliveries
+ *    start before the batch's answer arrives, so answer→delivered is negative there and
+ *    submit→delivered (from the batch request sent) is the meaningful one. Medians over
+ *    BENCH_ROUNDS rounds.
+ *  - depth-100k: BENCH_DEPTH (100,000) accepted through the batch API (1,000 a call, 4 in
+ *    flight) by a tny started with NOTIFY_WORKERS=0 (queues, does not deliver); then tny is
+ *    restarted on the same data dir with workers and the drain is timed: delivered/s over
+ *    the first BENCH_DRAIN_SECONDS (60) or until empty.
+ * Compared with the chapter's target of 100 M/day: 1,160/s average, 3,500/s peak.
+ * tny runs with the write rate limit off and BODY_LIMIT=1 MiB (a 1,000-item batch is ~97 KB,
+ * over the default 64 KiB).
+ * Knobs: BENCH_ROUNDS (3), BENCH_DEPTH (100000; 0 skips), BENCH_DRAIN_SECONDS (60),
+ * BENCH_NOTIFY_WORKERS (tny's default when unset), BENCH_PIN=0.
+ */
+import { spawnSync } from 'node:child_process';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { waitForQuiet } from '../lib/cpu.js';
+import { freePort } from '../lib/net.js';
+import { pinning, removeDir, startTny, tempDir, type TnyServer } from '../lib/process.js';
+import { environment, environmentLine, writeResults } from '../lib/report.js';
+import { fmt, fmtInt, median, percentile, round } from '../lib/stats.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const DEPTH = Number(process.env.BENCH_DEPTH ?? 100_000);
+const DRAIN_S = Number(process.env.BENCH_DRAIN_SECONDS ?? 60);
+const WORKERS = process.env.BENCH_NOTIFY_WORKERS;
+const SMALL = 1000;
+const IN_FLIGHT = 50;
+const BATCH = 1000;
+const BATCH_IN_FLIGHT = 4;
+const TARGET_AVG = 1160;
+const TARGET_PEAK = 3500;
+const SECRET = 'whsec_' + Buffer.from('tny-bench-notify-e2e-secret-0123').toString('base64');
+
+const log = (s = ''): void => console.log(s);
+
+// The sink runs in this process: keep it (and the load) off tny's CPU.
+if (pinning.enabled) spawnSync('taskset', ['-cp', pinning.loadCpu, String(process.pid)], { stdio: 'ignore' });
+
+/** The webhook receiver: webhook-id → receive time (performance.now()). */
+class Sink {
+  readonly received = new Map<string, number>();
+  duplicates = 0;
+  private server: Server | undefined;
+  port = 0;
+
+  async start(): Promise<void> {
+    this.port = await freePort();
+    this.server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      const at = performance.now();
+      const id = req.headers['webhook-id'];
+      req.resume();
+      req.on('end', () => {
+        if (typeof id === 'string') {
+          if (this.received.has(id)) this.duplicates += 1;
+          else this.received.set(id, at);
+        }
+        res.writeHead(204).end();
+      });
+    });
+    this.server.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve) => this.server?.listen(this.port, '127.0.0.1', resolve));
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/hooks`;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+interface Api {
+  base: string;
+  headers: Record<string, string>;
+}
+
+async function call<T>(api: Api, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${api.base}${path}`, { method, headers: api.headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 500)}`);
+  return JSON.parse(text) as T;
+}
+
+async function setup(api: Api, sink: Sink): Promise<void> {
+  await call(api, 'POST', '/api/v1/recipients', { id: 'bench-user', contacts: [{ kind: 'webhook', address: sink.url }] });
+  await call(api, 'POST', '/api/v1/categories', { name: 'bench', default_channels: ['webhook'], fallback: ['webhook'] });
+  await call(api, 'PUT', '/api/v1/templates/bench/webhook/en', { subject: 'Bench {{ n }}', body: 'Hi {{ name }}, notification {{ n }}.' });
+}
+
+const notification = (n: number) => ({ recipient: 'bench-user', category: 'bench', template: 'bench', data: { name: 'Ada', n } });
+
+interface Channel {
+  channel: string;
+  status: string;
+  delivery_id?: string;
+}
+interface SingleAnswer {
+  data: { id: string; channels: Channel[] };
+}
+interface BatchAnswer {
+  data: { accepted: number; rejected: number; items: { status: string; channels?: Channel[]; error?: unknown }[] };
+}
+
+function deliveryIds(channels: Channel[] | undefined): string[] {
+  const ids = (channels ?? []).filter((c) => c.status === 'queued' && c.delivery_id).map((c) => c.delivery_id as string);
+  if (ids.length === 0) throw new Error(`nothing queued: ${JSON.stringify(channels)}`);
+  return ids;
+}
+
+async function pool(n: number, inFlight: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < n) await task(next++);
+    }),
+  );
+}
+
+async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return true;
+}
+
+interface RoundResult {
+  acceptedPerS: number;
+  deliveredPerS: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** From the request being sent (for a batch: the whole batch's request) to the sink. */
+  submitP50Ms: number;
+  submitP99Ms: number;
+  delivered: number;
+}
+
+/** Sends SMALL notifications (single or batch) and waits until the sink has all of them. */
+async function smallRound(api: Api, sink: Sink, mode: 'single' | 'batch', offset: number): Promise<RoundResult> {
+  const accepted = new Map<string, number>();
+  const submitted = new Map<string, number>();
+  const t0 = performance.now();
+  if (mode === 'single') {
+    await pool(SMALL, IN_FLIGHT, async (i) => {
+      const sent = performance.now();
+      const a = await call<SingleAnswer>(api, 'POST', '/api/v1/notifications', notification(offset + i));
+      const at = performance.now();
+      for (const id of deliveryIds(a.data.channels)) {
+        accepted.set(id, at);
+        submitted.set(id, sent);
+      }
+    });
+  } else {
+    const a = await call<BatchAnswer>(api, 'POST', '/api/v1/notifications/batch', { notifications: Array.from({ length: SMALL }, (_, i) => notification(offset + i)) });
+    const at = performance.now();
+    if (a.data.rejected > 0) throw new Error(`batch: ${a.data.rejected} rejected: ${JSON.stringify(a.data.items.find((x) => x.status !== 'accepted'))}`);
+    for (const item of a.data.items) {
+      for (const id of deliveryIds(item.channels)) {
+        accepted.set(id, at);
+        submitted.set(id, t0);
+      }
+    }
+  }
+  const t1 = performance.now();
+  const ids = [...accepted.keys()];
+  const all = await waitFor(() => ids.every((id) => sink.received.has(id)), 120_000);
+  if (!all) throw new Error(`${mode}: only ${ids.filter((id) => sink.received.has(id)).length} of ${ids.length} delivered within 120 s`);
+  const times = ids.map((id) => sink.received.get(id) as number);
+  const last = Math.max(...times);
+  const latencies = ids.map((id) => (sink.received.get(id) as number) - (accepted.get(id) as number));
+  const fromSubmit = ids.map((id) => (sink.received.get(id) as number) - (submitted.get(id) as number));
+  return {
+    acceptedPerS: (ids.length * 1000) / (t1 - t0),
+    deliveredPerS: (ids.length * 1000) / (last - t0),
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    submitP50Ms: percentile(fromSubmit, 50),
+    submitP99Ms: percentile(fromSubmit, 99),
+    delivered: ids.length,
+  };
+}
+
+interface DepthResult {
+  depth: number;
+  acceptedPerS: number;
+  acceptS: number;
+  drainS: number;
+  delivered: number;
+  deliveredPerS: number;
+  drainedAll: boolean;
+  /** From the restarted tny accepting connections to the sink receiving each (the drain's own clock). */
+  p50FromDrainStartMs: number;
+  p99FromDrainStartMs: number;
+}
+
+async function depthRun(sink: Sink, env: Record<string, string>): Promise<DepthResult> {
+  const dataDir = tempDir('notify-e2e-depth');
+  let tny: TnyServer | undefined;
+  try {
+    tny = await startTny({ dataDir, env: { ...env, NOTIFY_WORKERS: '0' } });
+    const api = apiFor(tny);
+    await setup(api, sink);
+    const ids: string[] = [];
+    const t0 = performance.now();
+    const calls = Math.ceil(DEPTH / BATCH);
+    await pool(calls, BATCH_IN_FLIGHT, async (c) => {
+      const n = Math.min(BATCH, DEPTH - c * BATCH);
+      const a = await call<BatchAnswer>(api, 'POST', '/api/v1/notifications/batch', { notifications: Array.from({ length: n }, (_, i) => notification(c * BATCH + i)) });
+      if (a.data.rejected > 0) throw new Error(`depth batch: ${a.data.rejected} rejected`);
+      for (const item of a.data.items) ids.push(...deliveryIds(item.channels));
+    });
+    const acceptS = (performance.now() - t0) / 1000;
+    log(`  depth: accepted ${fmtInt(ids.length)} via batch in ${fmt(acceptS, 1)} s (${fmtInt(ids.length / acceptS)}/s), NOTIFY_WORKERS=0; restarting with workers …`);
+    await tny.stop();
+    const before = sink.received.size;
+    tny = await startTny({ dataDir, env });
+    const t1 = performance.now();
+    const want = new Set(ids);
+    let got = 0;
+    const countGot = (): number => {
+      got = 0;
+      for (const id of want) if (sink.received.has(id)) got += 1;
+      return got;
+    };
+    // Poll cheaply on the sink's size, check the ids at the end.
+    const drainedAll = await waitFor(() => sink.received.size - before >= want.size, DRAIN_S * 1000);
+    const t2 = performance.now();
+    countGot();
+    const times = ids.map((id) => sink.received.get(id)).filter((t): t is number => t !== undefined && t >= t1);
+    const lastAt = drainedAll && times.length > 0 ? Math.max(...times) : t2;
+    return {
+      depth: ids.length,
+      acceptedPerS: ids.length / acceptS,
+      acceptS,
+      drainS: (lastAt - t1) / 1000,
+      delivered: got,
+      deliveredPerS: (got * 1000) / (lastAt - t1),
+      drainedAll: drainedAll && got === want.size,
+      p50FromDrainStartMs: percentile(times.map((t) => t - t1), 50),
+      p99FromDrainStartMs: percentile(times.map((t) => t - t1), 99),
+    };
+  } finally {
+    await tny?.stop();
+    removeDir(dataDir);
+  }
+}
+
+function apiFor(tny: TnyServer): Api {
+  if (!tny.adminKey) throw new Error(`tny printed no admin key:\n${tny.output().slice(-2000)}`);
+  return { base: tny.url, headers: { Authorization: `Bearer ${tny.adminKey}`, 'Content-Type': 'application/json' } };
+}
+
+const ratio = (v: number): string => `${fmt(v / TARGET_PEAK)}× peak, ${fmt(v / TARGET_AVG)}× avg`;
+
+async function main(): Promise<void> {
+  const busyBefore = await waitForQuiet(Number(process.env.BENCH_WAIT_QUIET_SECONDS ?? 20), 0.1, log);
+  const env = environment();
+  log(`notify-e2e — ${fmtInt(SMALL)} per round × ${ROUNDS} rounds (single: ${IN_FLIGHT} in flight; batch: 1 call), depth ${fmtInt(DEPTH)}; NOTIFY_WORKERS ${WORKERS ?? 'default'}`);
+  log(`${environmentLine(env)}; machine busy before start: ${Math.round(busyBefore * 100)}%`);
+  log(`targets (100 M/day): ${fmtInt(TARGET_AVG)}/s average, ${fmtInt(TARGET_PEAK)}/s peak`);
+
+  const sink = new Sink();
+  await sink.start();
+  const tnyEnv: Record<string, string> = {
+    NOTIFY_WEBHOOK_SECRET: SECRET,
+    NOTIFY_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8',
+    RATE_LIMIT_WRITE_BURST: '1000000000',
+    RATE_LIMIT_WRITE_PER_SECOND: '1000000000',
+    // A batch of 1,000 of these is ~97 KB: over the default BODY_LIMIT (64 KiB).
+    BODY_LIMIT: String(1024 * 1024),
+    ...(WORKERS ? { NOTIFY_WORKERS: WORKERS } : {}),
+  };
+  const dataDir = tempDir('notify-e2e');
+  let tny: TnyServer | undefined;
+  const results: Record<'single' | 'batch', RoundResult[]> = { single: [], batch: [] };
+  let depth: DepthResult | undefined;
+  try {
+    tny = await startTny({ dataDir, env: tnyEnv });
+    const api = apiFor(tny);
+    await setup(api, sink);
+    // Warm-up (JIT, connections, statement caches), not recorded.
+    await smallRound(api, sink, 'single', 0);
+    await smallRound(api, sink, 'batch', SMALL);
+    for (let r = 0; r < ROUNDS; r++) {
+      const order: ('single' | 'batch')[] = r % 2 === 0 ? ['single', 'batch'] : ['batch', 'single'];
+      for (const mode of order) {
+        const res = await smallRound(api, sink, mode, (2 + r * 2 + (mode === 'batch' ? 1 : 0)) * SMALL);
+        results[mode].push(res);
+        log(`  round ${r + 1}/${ROUNDS} ${mode.padEnd(6)} accepted ${fmtInt(res.acceptedPerS).padStart(7)}/s  delivered ${fmtInt(res.deliveredPerS).padStart(6)}/s  answer→delivered p50 ${fmt(res.p50Ms, 1)} p99 ${fmt(res.p99Ms, 1)} ms; submit→delivered p50 ${fmt(res.submitP50Ms, 1)} p99 ${fmt(res.submitP99Ms, 1)} ms`);
+      }
+    }
+    await tny.stop();
+    tny = undefined;
+    if (DEPTH > 0) depth = await depthRun(sink, tnyEnv);
+  } finally {
+    await tny?.stop();
+    removeDir(dataDir);
+    await sink.stop();
+  }
+
+  const summarizeMode = (rs: RoundResult[]) => ({
+    acceptedPerS: round(median(rs.map((x) => x.acceptedPerS)), 0),
+    deliveredPerS: round(median(rs.map((x) => x.deliveredPerS)), 0),
+    p50Ms: round(median(rs.map((x) => x.p50Ms)), 1),
+    p99Ms: round(median(rs.map((x) => x.p99Ms)), 1),
+    submitP50Ms: round(median(rs.map((x) => x.submitP50Ms)), 1),
+    submitP99Ms: round(median(rs.map((x) => x.submitP99Ms)), 1),
+  });
+  const summary = { single: summarizeMode(results.single), batch: summarizeMode(results.batch) };
+  log();
+  log(`medians over ${ROUNDS} rounds, ${fmtInt(SMALL)} notifications each (ratio to ${fmtInt(TARGET_PEAK)}/s peak, ${fmtInt(TARGET_AVG)}/s average):`);
+  for (const mode of ['single', 'batch'] as const) {
+    const s = summary[mode];
+    log(`  ${mode.padEnd(6)} accepted ${fmtInt(s.acceptedPerS).padStart(7)}/s (${ratio(s.acceptedPerS)})`);
+    log(`         delivered ${fmtInt(s.deliveredPerS).padStart(6)}/s (${ratio(s.deliveredPerS)}); answer→delivered p50 ${fmt(s.p50Ms, 1)} / p99 ${fmt(s.p99Ms, 1)} ms; submit→delivered p50 ${fmt(s.submitP50Ms, 1)} / p99 ${fmt(s.submitP99Ms, 1)} ms`);
+  }
+  if (depth) {
+    log(`  depth ${fmtInt(depth.depth)}: accepted ${fmtInt(depth.acceptedPerS)}/s via batch (${ratio(depth.acceptedPerS)})`);
+    log(
+      `         drain ${fmtInt(depth.deliveredPerS)}/s (${ratio(depth.deliveredPerS)}): ${fmtInt(depth.delivered)} delivered in ${fmt(depth.drainS, 1)} s${depth.drainedAll ? ' (all)' : ` (stopped after ${DRAIN_S} s)`}; ` +
+        `from restart p50 ${fmt(depth.p50FromDrainStartMs / 1000, 1)} s, p99 ${fmt(depth.p99FromDrainStartMs / 1000, 1)} s`,
+    );
+  }
+  log(`  duplicates at the sink: ${sink.duplicates}`);
+  const file = writeResults('notify-e2e', {
+    command: 'npm run build && npx tsx bench/notify/e2e.ts',
+    environment: { ...env, busyBeforeStart: round(busyBefore, 3) },
+    parameters: { small: SMALL, rounds: ROUNDS, inFlight: IN_FLIGHT, depth: DEPTH, batch: BATCH, batchInFlight: BATCH_IN_FLIGHT, drainSeconds: DRAIN_S, notifyWorkers: WORKERS ?? 'default' },
+    targets: { averagePerS: TARGET_AVG, peakPerS: TARGET_PEAK },
+    summary: Object.fromEntries(
+      (['single', 'batch'] as const).map((m) => [
+        m,
+        { ...summary[m], acceptedToPeak: round(summary[m].acceptedPerS / TARGET_PEAK, 2), deliveredToPeak: round(summary[m].deliveredPerS / TARGET_PEAK, 2) },
+      ]),
+    ),
+    depth: depth
+      ? {
+          ...Object.fromEntries(Object.entries(depth).map(([k, v]) => [k, typeof v === 'number' ? round(v, 1) : v])),
+          acceptedToPeak: round(depth.acceptedPerS / TARGET_PEAK, 2),
+          deliveredToPeak: round(depth.deliveredPerS / TARGET_PEAK, 2),
+        }
+      : null,
+    duplicates: sink.duplicates,
+    rounds: results,
+  });
+  log(`results: ${file}`);
+}
+
+await main();
