@@ -188,6 +188,21 @@ describe('notifications API: accept → decide → queue → deliver → record'
     expectError(await t.call('POST', '/api/v1/notifications/batch', { key, body: { notifications: [] } }), 422, 'VALIDATION_ERROR');
   });
 
+  it('batch: 1,000 notifications in one request are taken although the body is over BODY_LIMIT', async () => {
+    const notifications = Array.from({ length: 1000 }, (_, i) => ({
+      recipient: 'nobody-here',
+      category: 'security',
+      template: 'alert',
+      data: { name: `batch item number ${i} with some text` },
+    }));
+    const body = { notifications };
+    expect(JSON.stringify(body).length).toBeGreaterThan(65_536);
+    const d = expectData(await t.call('POST', '/api/v1/notifications/batch', { key, body }), 202);
+    expect(d.items).toHaveLength(1000);
+    expect(d.rejected).toBe(1000); // unknown recipient: answered per item, nothing sent
+    expect(d.items[999].error.code).toBe('RECIPIENT_NOT_FOUND');
+  });
+
   it('frequency cap: the sends beyond the count in the window are suppressed with frequency_cap', async () => {
     await t.call('POST', '/api/v1/categories', { key, body: { name: 'digest', default_channels: ['console'], frequency_cap: { count: 2, window_seconds: 3600 } } });
     const reasons: string[] = [];

@@ -87,6 +87,9 @@ function notificationDto(n: NotificationWithDeliveries) {
 }
 
 /** /api/v1/notifications: accept a notification (202), read its deliveries; thin over the use cases. */
+/** Largest batch body: MAX_BATCH notifications of up to 4 KiB each. */
+const BATCH_BODY_LIMIT = MAX_BATCH * 4096;
+
 export function notifierNotificationRoutes(app: FastifyInstance, ctx: PipelineContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -100,6 +103,9 @@ export function notifierNotificationRoutes(app: FastifyInstance, ctx: PipelineCo
   });
 
   r.post('/api/v1/notifications/batch', {
+    // Up to MAX_BATCH notifications of a few KiB each: far over BODY_LIMIT (64 KiB by default),
+    // which a batch of 1,000 small ones (~100 KB) already exceeds.
+    bodyLimit: BATCH_BODY_LIMIT,
     schema: {
       tags,
       security,
