@@ -40,8 +40,7 @@ export function attachNotifierPipeline(container: Container, config: Config, log
   }
   const configured = channelsFromConfig(config, { clock });
   const channels = new Map<ChannelName, Channel>(configured.channels);
-  const inApp = (container as { inAppChannel?: Channel }).inAppChannel;
-  if (inApp) channels.set('in_app', inApp);
+  channels.set('in_app', container.inAppChannel);
   const policies = new Map<ChannelName, Policy>();
   const policyFor = (channel: ChannelName): Policy => {
     let p = policies.get(channel);
