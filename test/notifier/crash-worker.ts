@@ -16,7 +16,7 @@ const config = loadConfig({
   NOTIFY_WEBHOOK_SECRET: 'whsec_c2VjcmV0',
   NOTIFY_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8',
   NOTIFY_WORKERS: '1',
-  NOTIFY_LEASE_MS: '1000',
+  NOTIFY_LEASE_MS: '3000', // above any stall under CI load: a live worker stalled past its lease is the other way to send twice
   NOTIFY_RETRY_BASE_MS: '50',
   NOTIFY_MAX_ATTEMPTS: '100',
 });
