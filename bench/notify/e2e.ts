@@ -29,6 +29,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { waitForQuiet } from '../lib/cpu.js';
 import { freePort } from '../lib/net.js';
 import { pinning, removeDir, startTny, tempDir, type TnyServer } from '../lib/process.js';
+import { profileFlags, profilesIn } from '../lib/profile.js';
 import { environment, environmentLine, writeResults } from '../lib/report.js';
 import { fmt, fmtInt, median, percentile, round } from '../lib/stats.js';
 
@@ -212,6 +213,7 @@ interface DepthResult {
 async function depthRun(sink: Sink, env: Record<string, string>): Promise<DepthResult> {
   const dataDir = tempDir('notify-e2e-depth');
   let tny: TnyServer | undefined;
+  let profileDir: string | undefined;
   try {
     tny = await startTny({ dataDir, env: { ...env, NOTIFY_WORKERS: '0' } });
     const api = apiFor(tny);
@@ -229,7 +231,9 @@ async function depthRun(sink: Sink, env: Record<string, string>): Promise<DepthR
     log(`  depth: accepted ${fmtInt(ids.length)} via batch in ${fmt(acceptS, 1)} s (${fmtInt(ids.length / acceptS)}/s), NOTIFY_WORKERS=0; restarting with workers …`);
     await tny.stop();
     const before = sink.received.size;
-    tny = await startTny({ dataDir, env });
+    const profile = profileFlags('notify-drain');
+    profileDir = profile.dir;
+    tny = await startTny({ dataDir, env, nodeFlags: profile.flags });
     const t1 = performance.now();
     const want = new Set(ids);
     let got = 0;
@@ -258,6 +262,7 @@ async function depthRun(sink: Sink, env: Record<string, string>): Promise<DepthR
   } finally {
     await tny?.stop();
     removeDir(dataDir);
+    if (profileDir) log(`  drain CPU profile: ${profilesIn(profileDir).join(', ')} (npx tsx bench/profile-top.ts <file>)`);
   }
 }
 
@@ -290,8 +295,11 @@ async function main(): Promise<void> {
   let tny: TnyServer | undefined;
   const results: Record<'single' | 'batch', RoundResult[]> = { single: [], batch: [] };
   let depth: DepthResult | undefined;
+  let mainProfileDir: string | undefined;
   try {
-    tny = await startTny({ dataDir, env: tnyEnv });
+    const profile = profileFlags('notify-rounds');
+    mainProfileDir = profile.dir;
+    tny = await startTny({ dataDir, env: tnyEnv, nodeFlags: profile.flags });
     const api = apiFor(tny);
     await setup(api, sink);
     // Warm-up (JIT, connections, statement caches), not recorded.
@@ -307,6 +315,7 @@ async function main(): Promise<void> {
     }
     await tny.stop();
     tny = undefined;
+    if (mainProfileDir) log(`  rounds CPU profile: ${profilesIn(mainProfileDir).join(', ')} (npx tsx bench/profile-top.ts <file>)`);
     if (DEPTH > 0) depth = await depthRun(sink, tnyEnv);
   } finally {
     await tny?.stop();

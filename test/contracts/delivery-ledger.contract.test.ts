@@ -1,18 +1,26 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KyselyDeliveryLedger } from '../../src/adapters/sql/kysely-delivery-ledger.js';
-import type { NewDelivery, Notification } from '../../src/notifier/notifications/ledger.js';
-import { describeEachDatabase, type TestDatabase } from '../helpers/databases.js';
+import { GroupCommit } from '../../src/adapters/sqlite/group-commit.js';
+import { SqliteDeliveryLedger } from '../../src/adapters/sqlite/sqlite-delivery-ledger.js';
+import type { DeliveryLedger, NewDelivery, Notification } from '../../src/notifier/notifications/ledger.js';
+import { describeEachDatabase, sqliteFactory, type DatabaseFactory, type TestDatabase } from '../helpers/databases.js';
 
 /** The delivery ledger's state machine on each engine; every test uses its own notification ids. */
-describeEachDatabase('delivery ledger contract', (factory) => {
+describeEachDatabase('delivery ledger contract', (factory) => ledgerContract(factory, (db) => new KyselyDeliveryLedger(db.db, db.dialect)));
+/** The SQLite ledger whose hot transitions are single statements through the group commit: same contract. */
+describe('delivery ledger contract [sqlite statements + group commit]', () =>
+  ledgerContract(sqliteFactory, (db) => new SqliteDeliveryLedger(db.db, db.raw!, new GroupCommit(db.db, db.raw!))));
+
+function ledgerContract(factory: DatabaseFactory, make: (database: TestDatabase) => DeliveryLedger): void {
   let database: TestDatabase;
   let seq = 0;
+  let instance: DeliveryLedger | undefined;
   beforeAll(async () => {
     database = await factory.open();
   });
   afterAll(() => database.close());
 
-  const ledger = () => new KyselyDeliveryLedger(database.db, database.dialect);
+  const ledger = (): DeliveryLedger => (instance ??= make(database));
   async function newDelivery(accountId = 1, createdAt = 1000, cap?: { count: number; since: number }): Promise<string | 'capped'> {
     seq += 1;
     const id = `ntf_test${String(seq).padStart(6, '0')}`;
@@ -110,4 +118,4 @@ describeEachDatabase('delivery ledger contract', (factory) => {
     expect(results.filter((r) => r === 'created')).toHaveLength(3);
     expect(await ledger().countSince(11, 'r1', 'c', 0)).toBe(3);
   });
-});
+}

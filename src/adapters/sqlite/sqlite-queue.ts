@@ -31,7 +31,7 @@ import type {
 } from '../../platform/queue/types.js';
 import { WaitList } from '../../platform/queue/wait-list.js';
 import type { Database } from '../sql/schema.js';
-import { GroupCommit } from './sqlite-queue-group-commit.js';
+import { GroupCommit } from './group-commit.js';
 import { queueStatements, type JobRow, type QueueStatements } from './sqlite-queue-statements.js';
 
 export interface SqliteQueueOptions extends QueueAdapterOptions {
@@ -40,6 +40,8 @@ export interface SqliteQueueOptions extends QueueAdapterOptions {
    * on the same file (this process's enqueues wake it at once). Default 250 ms.
    */
   crossProcessPollMs?: number;
+  /** Share the connection's group commit with other writers on it (the delivery ledger). */
+  groupCommit?: GroupCommit;
 }
 
 /**
@@ -77,7 +79,7 @@ export class SqliteQueue implements Queue {
     this.dedupeWindowMs = options.dedupeWindowMs ?? 0;
     this.crossProcessMs = options.crossProcessPollMs ?? 250;
     this.s = queueStatements(raw);
-    this.writes = new GroupCommit(db, raw);
+    this.writes = options.groupCommit ?? new GroupCommit(db, raw);
   }
 
   enqueue<P extends JsonValue>(queue: string, payload: P, options?: EnqueueOptions): Promise<string> {
