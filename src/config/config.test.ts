@@ -36,6 +36,9 @@ describe('loadConfig', () => {
     ['BASE_URL', 'not a url'],
     ['DATABASE_URL', 'mysql://x'],
     ['CACHE_TTL_JITTER', '2'],
+    ['NOTIFY_BREAKER_FAILURES', '0'],
+    ['NOTIFY_BREAKER_OPEN_MS', '50'],
+    ['NOTIFY_BREAKER_MAX_OPEN_MS', 'soon'],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrowError(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrowError(new RegExp(name));
@@ -48,6 +51,13 @@ describe('loadConfig', () => {
     } catch (err) {
       expect(String(err)).not.toContain('s3cret');
     }
+  });
+
+  it('breaker settings: defaults 5 failures, 30 s open, 5 min max; the open time may not exceed the max', () => {
+    const c = loadConfig({});
+    expect([c.NOTIFY_BREAKER_FAILURES, c.NOTIFY_BREAKER_OPEN_MS, c.NOTIFY_BREAKER_MAX_OPEN_MS]).toEqual([5, 30_000, 300_000]);
+    expect(loadConfig({ NOTIFY_BREAKER_OPEN_MS: '2000', NOTIFY_BREAKER_MAX_OPEN_MS: '2000' }).NOTIFY_BREAKER_MAX_OPEN_MS).toBe(2000);
+    expect(() => loadConfig({ NOTIFY_BREAKER_OPEN_MS: '400000' })).toThrowError(/NOTIFY_BREAKER_OPEN_MS must not exceed NOTIFY_BREAKER_MAX_OPEN_MS/);
   });
 
   it('reports every bad variable at once', () => {

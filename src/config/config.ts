@@ -34,6 +34,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if ((out.HEALTH_DISK_FAIL_MB as number) > (out.HEALTH_DISK_WARN_MB as number)) {
     throw new ConfigError('invalid configuration:\n  HEALTH_DISK_FAIL_MB must not exceed HEALTH_DISK_WARN_MB');
   }
+  if ((out.NOTIFY_BREAKER_OPEN_MS as number) > (out.NOTIFY_BREAKER_MAX_OPEN_MS as number)) {
+    throw new ConfigError('invalid configuration:\n  NOTIFY_BREAKER_OPEN_MS must not exceed NOTIFY_BREAKER_MAX_OPEN_MS');
+  }
   return Object.freeze(out) as unknown as Config;
 }
 

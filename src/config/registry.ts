@@ -165,6 +165,13 @@ export const registry = {
   NOTIFY_SEND_TIMEOUT_MS: int('Longest one provider call may take before it counts as a retryable failure (ms).', 10_000, { min: 100, max: 120_000 }),
   NOTIFY_LEASE_MS: int('Queue lease and ledger claim of one delivery; a claim older than this is sent again after a crash (ms).', 30_000, { min: 1000, max: 600_000 }),
   NOTIFY_RETRY_BASE_MS: int('First retry delay of a failed delivery; it doubles per attempt (equal jitter, capped at 10 min) unless the provider sent Retry-After (ms).', 1000, { min: 1, max: 600_000 }),
+  NOTIFY_BREAKER_FAILURES: int("Consecutive failed provider calls that open a channel's circuit breaker (its calls are then refused without reaching the provider).", 5, { min: 1, max: 1000 }),
+  NOTIFY_BREAKER_OPEN_MS: int(
+    'How long an open breaker refuses calls before one probe goes through; each failed probe doubles it, up to NOTIFY_BREAKER_MAX_OPEN_MS (ms).',
+    30_000,
+    { min: 100, max: 3_600_000 },
+  ),
+  NOTIFY_BREAKER_MAX_OPEN_MS: int('Longest open time between probes of a failing provider; at least NOTIFY_BREAKER_OPEN_MS (ms).', 300_000, { min: 100, max: 86_400_000 }),
   NOTIFY_BREAKER_FALLBACK_MS: int("How long a delivery waits on a channel's open circuit breaker before it falls back to the next channel (ms).", 300_000, { min: 0, max: 86_400_000 }),
 } as const;
 

@@ -10,10 +10,14 @@ import { requeueUnfinished, type PipelineContext } from '../notifier/notificatio
 import type { Clock } from '../platform/clock.js';
 import { exponentialBackoff } from '../platform/resilience/backoff.js';
 import { circuitBreaker } from '../platform/resilience/circuit-breaker.js';
-import type { Policy } from '../platform/resilience/policy.js';
+import { BrokenCircuitError } from '../platform/resilience/errors.js';
+import type { Policy, PolicyFn } from '../platform/resilience/policy.js';
 import { timeout } from '../platform/resilience/timeout.js';
 import { wrap } from '../platform/resilience/wrap.js';
 import type { Container } from './container.js';
+
+/** Leases a delivery may spend refused by its channel's open breaker, on top of NOTIFY_MAX_ATTEMPTS. */
+const BREAKER_WAIT_LEASES = 1000;
 
 /**
  * The send pipeline's wiring: on SQLite, the durable queue on the same connection as the
@@ -27,12 +31,22 @@ export function attachNotifierPipeline(container: Container, config: Config, log
     logger.info('notification sending needs the SQLite queue; POST /api/v1/notifications is not served on PostgreSQL yet');
     return;
   }
+  const retryBackoff = exponentialBackoff({ jitter: 'equal', baseMs: config.NOTIFY_RETRY_BASE_MS, capMs: 600_000 });
   const queue = new SqliteQueue(database.db, database.sqlite, {
     clock,
     maxAttempts: config.NOTIFY_MAX_ATTEMPTS,
-    backoff: exponentialBackoff({ jitter: 'equal', baseMs: config.NOTIFY_RETRY_BASE_MS, capMs: 600_000 }),
+    backoff: retryBackoff,
   });
-  const ctx: PipelineContext = { ...notifier, ledger: new KyselyDeliveryLedger(database.db, database.dialect), queue, maxAttempts: config.NOTIFY_MAX_ATTEMPTS };
+  // A job's maxAttempts caps its leases, not its provider calls: a delivery waiting on an open
+  // breaker is leased (and refused) once or twice per open period without calling the provider.
+  // The worker dead-letters it after NOTIFY_MAX_ATTEMPTS provider calls; the ceiling only stops
+  // a job that never reaches the provider (about 2 days of a 5-minute breaker at the default).
+  const ctx: PipelineContext = {
+    ...notifier,
+    ledger: new KyselyDeliveryLedger(database.db, database.dialect),
+    queue,
+    maxAttempts: config.NOTIFY_MAX_ATTEMPTS + BREAKER_WAIT_LEASES,
+  };
   container.notifications = ctx;
   if (config.NOTIFY_WORKERS === 0) {
     container.lifecycle.add('notification queue', queue);
@@ -45,7 +59,18 @@ export function attachNotifierPipeline(container: Container, config: Config, log
   const policyFor = (channel: ChannelName): Policy => {
     let p = policies.get(channel);
     if (!p) {
-      p = wrap(circuitBreaker({ clock, consecutiveFailures: 5, openMs: 30_000 }), timeout(config.NOTIFY_SEND_TIMEOUT_MS));
+      const breaker = circuitBreaker({
+        clock,
+        consecutiveFailures: config.NOTIFY_BREAKER_FAILURES,
+        openMs: config.NOTIFY_BREAKER_OPEN_MS,
+        maxOpenMs: config.NOTIFY_BREAKER_MAX_OPEN_MS,
+      });
+      breaker.on((e) => {
+        if (e.type !== 'state-change') return;
+        if (e.to === 'open') logger.warn({ channel, reason: e.reason }, 'circuit breaker opened: calls to this channel wait for it');
+        else if (e.to === 'closed') logger.info({ channel }, 'circuit breaker closed: the channel is sending again');
+      });
+      p = spreadRefusals(wrap(breaker, timeout(config.NOTIFY_SEND_TIMEOUT_MS)));
       policies.set(channel, p);
     }
     return p;
@@ -65,7 +90,32 @@ export function attachNotifierPipeline(container: Container, config: Config, log
       concurrency: config.NOTIFY_WORKERS,
       visibilityMs: config.NOTIFY_LEASE_MS,
       breakerFallbackMs: config.NOTIFY_BREAKER_FALLBACK_MS,
+      maxAttempts: config.NOTIFY_MAX_ATTEMPTS,
+      retryBackoff,
       onError: (err) => logger.warn({ err }, 'delivery worker'),
     }),
   );
+}
+
+/**
+ * Adds up to a tenth of the wait (at most 1 s) at random to an open breaker's retryAfterMs.
+ * The deliveries it refused then come back spread out: the next probe falls to a random one,
+ * not to the one whose refusal was written first each round (without this the delivery that
+ * carried a failed probe, nacked alone, was first again and spent its attempts on every
+ * probe), and the backlog does not return in one burst.
+ */
+function spreadRefusals(inner: Policy): Policy {
+  return {
+    _alt: undefined as never,
+    async execute<T>(fn: PolicyFn<T>, signal?: AbortSignal): Promise<T> {
+      try {
+        return await inner.execute(fn, signal);
+      } catch (err) {
+        if (err instanceof BrokenCircuitError && err.retryAfterMs > 0) {
+          throw new BrokenCircuitError(err.state, err.retryAfterMs + Math.random() * Math.min(1000, err.retryAfterMs / 10));
+        }
+        throw err;
+      }
+    },
+  };
 }

@@ -1,4 +1,5 @@
-import { BrokenCircuitError, isPermanent, RetryableError } from '../../platform/resilience/errors.js';
+import { BrokenCircuitError, isPermanent, PermanentError, RetryableError } from '../../platform/resilience/errors.js';
+import type { Backoff } from '../../platform/resilience/backoff.js';
 import type { Policy } from '../../platform/resilience/policy.js';
 import type { LeasedJob } from '../../platform/queue/types.js';
 import { runWorker, type Worker } from '../../platform/queue/worker.js';
@@ -21,6 +22,17 @@ export interface DeliveryWorkerOptions {
   visibilityMs: number;
   /** While a channel's breaker stays open longer than this after the delivery was created, fall back. */
   breakerFallbackMs: number;
+  /**
+   * Provider calls per delivery before it is dead (NOTIFY_MAX_ATTEMPTS). Leases refused by an
+   * open breaker do not count: the job's own maxAttempts is only a ceiling on leases. Default:
+   * the job's maxAttempts.
+   */
+  maxAttempts?: number;
+  /**
+   * Delay before retrying after the n-th failed provider call (when the provider sent no
+   * Retry-After). Default: the queue's backoff, which counts leases, breaker refusals included.
+   */
+  retryBackoff?: Backoff;
   onError?: (error: unknown) => void;
 }
 
@@ -62,14 +74,29 @@ export function handleDelivery(ctx: PipelineContext, options: DeliveryWorkerOpti
         await queueFallback(ctx, delivery);
         return;
       }
-      if (err instanceof BrokenCircuitError && now - delivery.createdAt >= options.breakerFallbackMs) {
-        await ctx.ledger.release(id, token, 'failed', `${describe(err)} for longer than ${options.breakerFallbackMs} ms`, now);
-        await queueFallback(ctx, delivery);
-        return;
+      if (err instanceof BrokenCircuitError) {
+        // The provider was not called. Past the deadline, fall back, but only when there is a
+        // channel to fall back to: without one the delivery waits for the breaker (failing it
+        // would lose it). Not an attempt: it waits for the breaker, however many rounds that
+        // takes, up to the job's lease ceiling.
+        if (now - delivery.createdAt >= options.breakerFallbackMs && (await fallbackChannel(ctx, delivery)) !== undefined) {
+          await ctx.ledger.release(id, token, 'failed', `${describe(err)} for longer than ${options.breakerFallbackMs} ms`, now);
+          await queueFallback(ctx, delivery);
+          return;
+        }
+        await ctx.ledger.release(id, token, job.attempt >= job.maxAttempts ? 'dead' : 'pending', describe(err), now);
+        // Half-open answers 0 ("when the probe finishes"): a short wait, not a hot loop of leases.
+        throw new RetryableError(err.message, { retryAfterMs: Math.max(err.retryAfterMs, HALF_OPEN_RETRY_MS), cause: err });
       }
-      const last = job.attempt >= job.maxAttempts;
+      const tried = providerAttempts(delivery);
+      const last = job.attempt >= job.maxAttempts || tried >= (options.maxAttempts ?? job.maxAttempts);
       await ctx.ledger.release(id, token, last ? 'dead' : 'pending', describe(err), now);
-      if (err instanceof BrokenCircuitError) throw new RetryableError(err.message, { retryAfterMs: err.retryAfterMs, cause: err });
+      // Out of provider attempts before the queue's lease ceiling: dead-letter the job now.
+      if (last && job.attempt < job.maxAttempts) throw new PermanentError(describe(err), { cause: err });
+      const retryAfterMs = (err as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+      if (options.retryBackoff && typeof retryAfterMs !== 'number' && (err as { retryable?: unknown } | null)?.retryable !== false) {
+        throw new RetryableError(describe(err), { retryAfterMs: options.retryBackoff.delay(tried, 0), cause: err });
+      }
       throw err instanceof Error ? err : new RetryableError(describe(err));
     }
     // The provider has it: recording that must not turn into a resend. A store hiccup here is
@@ -80,6 +107,19 @@ export function handleDelivery(ctx: PipelineContext, options: DeliveryWorkerOpti
 }
 
 const RECORD_TRIES = 8;
+
+/** Retry delay of a delivery refused by a half-open breaker (its probe is in flight). */
+const HALF_OPEN_RETRY_MS = 500;
+const BREAKER_REJECTION = `${new BrokenCircuitError('open', 0).name}:`;
+
+/**
+ * Provider calls of this delivery so far, this one included: failed tries logged since the
+ * last retry from the API, less those the breaker refused without calling the provider.
+ */
+function providerAttempts(delivery: Delivery): number {
+  const since = delivery.log.findLastIndex((e) => e.event === 'retried by API');
+  return 1 + delivery.log.slice(since + 1).filter((e) => e.event === 'retry' && !e.detail?.startsWith(BREAKER_REJECTION)).length;
+}
 
 async function recordSent(ctx: PipelineContext, id: string, token: string, providerMessageId: string | null): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -99,6 +139,22 @@ class NoChannelError extends Error {
     super(`no provider is configured for channel ${channel}`);
     this.name = 'NoChannelError';
   }
+}
+
+/** The channel queueFallback would queue (without queueing it), or undefined when there is none. */
+async function fallbackChannel(ctx: PipelineContext, failed: Delivery): Promise<ChannelName | undefined> {
+  const notification = await ctx.ledger.notificationOf(failed);
+  if (!notification) return undefined;
+  const [category, contacts] = await Promise.all([
+    ctx.stores.categories.find(notification.accountId, notification.category),
+    ctx.stores.contacts.list(notification.accountId, notification.recipientId),
+  ]);
+  if (!category) return undefined;
+  for (let next = nextFallback(category, failed.channel); next !== undefined; next = nextFallback(category, next)) {
+    const kind = CONTACT_FOR_CHANNEL[next];
+    if (kind === null || contacts.some((c) => c.kind === kind && c.valid)) return next;
+  }
+  return undefined;
 }
 
 /**
