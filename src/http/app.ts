@@ -117,7 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       notifierConfigRoutes(api, deps.notifier);
     }
     if (deps.notifications) {
-      notifierNotificationRoutes(api, deps.notifications);
+      notifierNotificationRoutes(api, deps.notifications, config.IDEMPOTENCY_TTL_SECONDS * 1000);
       notifierDeliveryRoutes(api, deps.notifications);
     }
     if (deps.inbox) notifierInboxRoutes(api, deps.inbox);

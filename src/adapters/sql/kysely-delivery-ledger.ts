@@ -3,6 +3,7 @@ import type { OutgoingMessage } from '../../notifier/channels/channel.js';
 import type { SuppressionReason } from '../../notifier/decide-delivery.js';
 import type {
   ClaimResult,
+  CreateResult,
   Delivery,
   DeliveryLedger,
   DeliveryStatus,
@@ -20,7 +21,7 @@ const CAPPED = Symbol('capped');
 /** Longest error text kept on a row (provider messages can be long; the log keeps the gist). */
 const MAX_ERROR = 500;
 
-function toDelivery(row: Selectable<NotifierDeliveriesTable>): Delivery {
+export function toDelivery(row: Selectable<NotifierDeliveriesTable>): Delivery {
   return {
     id: row.id,
     notificationId: row.notification_id,
@@ -51,6 +52,10 @@ function toNotification(row: Selectable<NotifierNotificationsTable>): Notificati
     priority: row.priority as Priority,
     sendAt: row.send_at === null ? null : Number(row.send_at),
     createdAt: Number(row.created_at),
+    ...(row.idempotency_key !== null && row.request_hash !== null && row.idempotency_expires_at !== null
+      ? { idempotency: { key: row.idempotency_key, requestHash: row.request_hash, expiresAt: Number(row.idempotency_expires_at) } }
+      : {}),
+    ...(row.channels !== null && row.channels !== '' ? { channels: row.channels.split(',') as ChannelName[] } : {}),
   };
 }
 
@@ -88,26 +93,45 @@ export class KyselyDeliveryLedger implements DeliveryLedger {
     private readonly dialect: SqlDialectName = 'sqlite',
   ) {}
 
-  async create(n: Notification, deliveries: readonly NewDelivery[], cap?: { count: number; since: number }): Promise<'created' | 'capped'> {
+  async create(n: Notification, deliveries: readonly NewDelivery[], cap?: { count: number; since: number }): Promise<CreateResult> {
     try {
-      await this.db.transaction().execute(async (trx) => {
+      return await this.db.transaction().execute(async (trx): Promise<CreateResult> => {
         // SQLite: the insert below takes the database's write lock, serialising every writer.
         // PostgreSQL: concurrent inserts do not see each other, so one lock per cap key.
         if (cap && this.dialect === 'postgres') {
           await sql`select pg_advisory_xact_lock(hashtext(${`tny-cap:${n.accountId}:${n.recipientId}:${n.category}`}))`.execute(trx);
         }
-        await this.insert(trx, n, deliveries);
+        const existing = await this.insert(trx, n, deliveries);
+        if (existing !== undefined) return { kind: 'exists', notificationId: existing };
         if (cap && (await this.countIn(trx, n.accountId, n.recipientId, n.category, cap.since)) > cap.count) throw CAPPED;
+        return 'created';
       });
-      return 'created';
     } catch (err) {
       if (err === CAPPED) return 'capped';
       throw err;
     }
   }
 
-  private async insert(trx: Transaction<Database>, n: Notification, deliveries: readonly NewDelivery[]): Promise<void> {
-    await trx
+  /**
+   * Inserts the notification and its rows; with an idempotency key already held by another
+   * notification of the account, inserts nothing and returns that one's id. The key's unique
+   * index decides: ON CONFLICT DO NOTHING, then read the holder (on PostgreSQL a concurrent
+   * insert of the same key waits for the first transaction and then sees its row).
+   */
+  private async insert(trx: Transaction<Database>, n: Notification, deliveries: readonly NewDelivery[]): Promise<string | undefined> {
+    const idem = n.idempotency;
+    if (idem) {
+      // A key past its replay window is free again: take it off the old notification. (On
+      // SQLite this write also takes the write lock before anything is read.)
+      await trx
+        .updateTable('notifier_notifications')
+        .set({ idempotency_key: null })
+        .where('account_id', '=', n.accountId)
+        .where('idempotency_key', '=', idem.key)
+        .where('idempotency_expires_at', '<=', n.createdAt)
+        .execute();
+    }
+    const inserted = await trx
       .insertInto('notifier_notifications')
       .values({
         id: n.id,
@@ -119,9 +143,37 @@ export class KyselyDeliveryLedger implements DeliveryLedger {
         priority: n.priority,
         send_at: n.sendAt,
         created_at: n.createdAt,
+        idempotency_key: idem?.key ?? null,
+        request_hash: idem?.requestHash ?? null,
+        idempotency_expires_at: idem?.expiresAt ?? null,
+        channels: n.channels ? n.channels.join(',') : null,
       })
-      .execute();
+      .onConflict((oc) => oc.columns(['account_id', 'idempotency_key']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (!inserted) {
+      if (!idem) throw new Error(`notification ${n.id} was not inserted`);
+      const holder = await trx
+        .selectFrom('notifier_notifications')
+        .select('id')
+        .where('account_id', '=', n.accountId)
+        .where('idempotency_key', '=', idem.key)
+        .executeTakeFirstOrThrow();
+      return holder.id;
+    }
     if (deliveries.length > 0) await trx.insertInto('notifier_deliveries').values(deliveries.map(deliveryRow)).execute();
+    return undefined;
+  }
+
+  async findByIdempotencyKey(accountId: number, key: string, now: number): Promise<{ notification: Notification; deliveries: Delivery[] } | undefined> {
+    const row = await this.db
+      .selectFrom('notifier_notifications')
+      .select('id')
+      .where('account_id', '=', accountId)
+      .where('idempotency_key', '=', key)
+      .where('idempotency_expires_at', '>', now)
+      .executeTakeFirst();
+    return row ? this.findNotification(accountId, row.id) : undefined;
   }
 
   countSince(accountId: number, recipientId: string, category: string, since: number): Promise<number> {

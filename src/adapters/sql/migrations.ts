@@ -332,6 +332,26 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
         await db.schema.createIndex('notifier_inbox_recipient_id').on('notifier_inbox').columns(['account_id', 'recipient_id', 'id']).execute();
       },
     },
+    // Idempotent accept that survives a crash (docs/notifier-pipeline.md#crash-windows-of-accept):
+    // the caller's Idempotency-Key is stored on the notification row, in the transaction that
+    // writes the notification and its ledger rows, with the request's hash and when the key
+    // stops replaying. The unique index makes a second insert with the same key impossible
+    // (NULLs, notifications without a key, never conflict). `channels` keeps the accept
+    // answer's channel order, so a replay rebuilt from the ledger rows answers as the first did.
+    '0008_notification_idempotency': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('notifier_notifications').addColumn('idempotency_key', 'varchar(300)').execute();
+        await db.schema.alterTable('notifier_notifications').addColumn('request_hash', 'varchar(64)').execute();
+        await db.schema.alterTable('notifier_notifications').addColumn('idempotency_expires_at', 'bigint').execute();
+        await db.schema.alterTable('notifier_notifications').addColumn('channels', 'text').execute();
+        await db.schema
+          .createIndex('notifier_notifications_idempotency')
+          .on('notifier_notifications')
+          .columns(['account_id', 'idempotency_key'])
+          .unique()
+          .execute();
+      },
+    },
   };
 }
 

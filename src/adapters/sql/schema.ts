@@ -7,6 +7,8 @@ import type { ColumnType, Generated } from 'kysely';
  */
 type Big = ColumnType<number, number, number>;
 type BigDefault = ColumnType<number, number | undefined, number>;
+/** A nullable column an insert may leave out. */
+type OptionalNull<T> = ColumnType<T | null, T | null | undefined, T | null>;
 
 export interface AccountsTable {
   id: Generated<number>;
@@ -186,6 +188,14 @@ export interface NotifierNotificationsTable {
   priority: string;
   send_at: Big | null;
   created_at: Big;
+  /** The caller's Idempotency-Key (or a batch item's derived key); NULL without one. Unique per account. */
+  idempotency_key: OptionalNull<string>;
+  /** SHA-256 of the send input the key was first used with (a different one is 422). */
+  request_hash: OptionalNull<string>;
+  /** The key replays until then; afterwards it is cleared by the next send with the same key. */
+  idempotency_expires_at: OptionalNull<number>;
+  /** Comma-separated channels in the order of the accept answer. */
+  channels: OptionalNull<string>;
 }
 
 export interface NotifierDeliveriesTable {

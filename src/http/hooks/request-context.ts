@@ -7,6 +7,13 @@ declare module 'fastify' {
     /** Set when this request holds an Idempotency-Key reservation. */
     idempotency?: { scope: string; key: string };
   }
+  interface FastifyContextConfig {
+    /**
+     * The route stores the Idempotency-Key with its effect, in one transaction, and answers a
+     * repeat from what it stored: a reservation left pending by a dead request may be taken over.
+     */
+    durableIdempotency?: boolean;
+  }
 }
 
 export {};

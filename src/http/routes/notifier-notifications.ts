@@ -38,7 +38,7 @@ async function keyFromBody(request: FastifyRequest): Promise<void> {
   }
 }
 
-function toInput(b: Static<typeof SendBody>): SendInput {
+function toInput(b: Static<typeof SendBody>, idempotency?: SendInput['idempotency']): SendInput {
   return {
     recipient: b.recipient,
     category: b.category,
@@ -47,7 +47,14 @@ function toInput(b: Static<typeof SendBody>): SendInput {
     ...(b.channels !== undefined ? { channels: b.channels } : {}),
     ...(b.priority !== undefined ? { priority: b.priority } : {}),
     ...(b.send_at !== undefined ? { sendAt: b.send_at } : {}),
+    ...(idempotency ? { idempotency } : {}),
   };
+}
+
+/** The request's Idempotency-Key (validated by the idempotency hook), or undefined. */
+function headerKey(request: FastifyRequest): string | undefined {
+  const key = request.headers['idempotency-key'];
+  return typeof key === 'string' ? key : undefined;
 }
 
 export function outcomeDto(o: ChannelOutcome) {
@@ -90,14 +97,23 @@ function notificationDto(n: NotificationWithDeliveries) {
 /** Largest batch body: MAX_BATCH notifications of up to 4 KiB each. */
 const BATCH_BODY_LIMIT = MAX_BATCH * 4096;
 
-export function notifierNotificationRoutes(app: FastifyInstance, ctx: PipelineContext): void {
+/**
+ * Both POST routes store the idempotency key with the notification (docs/notifier-pipeline.md,
+ * crash windows of accept), hence `durableIdempotency`: a key left pending by a killed request
+ * is taken over, and the retry is answered from what the dead request committed, if anything.
+ * `idempotencyTtlMs`: how long a key replays (IDEMPOTENCY_TTL_SECONDS, as the HTTP hook's).
+ */
+export function notifierNotificationRoutes(app: FastifyInstance, ctx: PipelineContext, idempotencyTtlMs = 86_400_000): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
   r.post('/api/v1/notifications', {
+    config: { durableIdempotency: true },
     schema: { tags, security, summary: 'Send a notification (accepted: 202)', body: SendBody, response: { 202: S.success(Type.Unknown()), ...errors } },
     preValidation: keyFromBody,
     handler: async (request, reply) => {
-      const result = await sendNotification(ctx, actorOf(request), toInput(request.body));
+      const key = headerKey(request);
+      const result = await sendNotification(ctx, actorOf(request), toInput(request.body, key !== undefined ? { key, ttlMs: idempotencyTtlMs } : undefined));
+      if (result.replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(202).send(ok({ id: result.id, channels: result.channels.map(outcomeDto) }));
     },
   });
@@ -106,6 +122,7 @@ export function notifierNotificationRoutes(app: FastifyInstance, ctx: PipelineCo
     // Up to MAX_BATCH notifications of a few KiB each: far over BODY_LIMIT (64 KiB by default),
     // which a batch of 1,000 small ones (~100 KB) already exceeds.
     bodyLimit: BATCH_BODY_LIMIT,
+    config: { durableIdempotency: true },
     schema: {
       tags,
       security,
@@ -114,7 +131,20 @@ export function notifierNotificationRoutes(app: FastifyInstance, ctx: PipelineCo
       response: { 202: S.success(Type.Unknown()), ...errors },
     },
     handler: async (request, reply) => {
-      const results = await sendBatch(ctx, actorOf(request), request.body.notifications.map(toInput));
+      // An item's own idempotency_key keys it; otherwise the batch's key and the item's index
+      // do, so a batch retried after a crash part-way creates only the items not yet accepted.
+      const batchKey = headerKey(request);
+      const inputs = request.body.notifications.map((b, index) =>
+        toInput(
+          b,
+          b.idempotency_key !== undefined
+            ? { key: b.idempotency_key, ttlMs: idempotencyTtlMs }
+            : batchKey !== undefined
+              ? { key: batchKey, ttlMs: idempotencyTtlMs, batchIndex: index }
+              : undefined,
+        ),
+      );
+      const results = await sendBatch(ctx, actorOf(request), inputs);
       return reply.code(202).send(
         ok({
           accepted: results.filter((r) => r.status === 'accepted').length,

@@ -53,9 +53,19 @@ export interface Notification {
   priority: Priority;
   sendAt: number | null;
   createdAt: number;
+  /**
+   * The caller's idempotency key, the hash of the input it came with and until when it replays:
+   * written with the notification, so "accepted" and "this key is used" commit together.
+   */
+  idempotency?: { key: string; requestHash: string; expiresAt: number };
+  /** The accept answer's channels, in its order (a replay is rebuilt from the ledger rows in this order). */
+  channels?: ChannelName[];
 }
 
 export type NewDelivery = Omit<Delivery, 'attempts' | 'providerMessageId' | 'lastError' | 'updatedAt'>;
+
+/** What `create` did: wrote it, rolled back over the frequency cap, or found the idempotency key taken. */
+export type CreateResult = 'created' | 'capped' | { kind: 'exists'; notificationId: string };
 
 /** What `claim` found. */
 export type ClaimResult =
@@ -70,9 +80,16 @@ export interface DeliveryLedger {
    * Writes the notification and its delivery rows in one transaction. With `cap`, the
    * frequency cap is enforced atomically: after the insert, in the same transaction and under a
    * lock per (account, recipient, category), the sends in the window are counted (this one
-   * included); more than `cap.count` rolls everything back and returns 'capped'.
+   * included); more than `cap.count` rolls everything back and returns 'capped'. With
+   * `notification.idempotency`, a notification of that account already holding the key (one
+   * whose key expired is cleared first) makes it write nothing and return that one's id.
    */
-  create(notification: Notification, deliveries: readonly NewDelivery[], cap?: { count: number; since: number }): Promise<'created' | 'capped'>;
+  create(notification: Notification, deliveries: readonly NewDelivery[], cap?: { count: number; since: number }): Promise<CreateResult>;
+  /**
+   * The notification whose idempotency key (per account) is `key` and still replays at `now`.
+   * With `create`, the second half of idempotent accept: a retry finds what the first one wrote.
+   */
+  findByIdempotencyKey(accountId: number, key: string, now: number): Promise<{ notification: Notification; deliveries: Delivery[] } | undefined>;
   /** Sends of (recipient, category) since `since`: notifications with a delivery that was not suppressed. */
   countSince(accountId: number, recipientId: string, category: string, since: number): Promise<number>;
   /** Adds a delivery (a fallback channel) to an existing notification. */

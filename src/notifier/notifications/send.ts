@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { Actor } from '../../platform/auth/actor.js';
 import { TnyError, validationError, type FieldError } from '../../platform/errors.js';
+import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE } from '../../platform/idempotency/key.js';
 import { PRIORITIES, type Queue } from '../../platform/queue/types.js';
 import { checkCategoryName } from '../category.js';
 import { isChannel, type ChannelName } from '../channel-names.js';
@@ -10,7 +12,7 @@ import { checkRecipientId } from '../recipient.js';
 import { TEMPLATE_NAME_PATTERN } from '../templates/template.js';
 import { buildMessage } from './build-message.js';
 import { deliveryId, newNotificationId, queueFor } from './ids.js';
-import type { DeliveryLedger, NewDelivery, Notification, Priority } from './ledger.js';
+import type { Delivery, DeliveryLedger, NewDelivery, Notification, Priority } from './ledger.js';
 
 /** What the send pipeline needs beyond the notifier's configuration stores. */
 export interface PipelineContext extends NotifierContext {
@@ -29,6 +31,12 @@ export interface SendInput {
   priority?: string;
   /** ISO 8601 time. */
   sendAt?: string;
+  /**
+   * The caller's idempotency key and how long it replays. In a batch without a key of its own,
+   * an item is keyed by the batch's key and its index (`batchIndex`): stored as "<key> <index>",
+   * which no caller's key can be (keys have no spaces).
+   */
+  idempotency?: { key: string; ttlMs: number; batchIndex?: number };
 }
 
 export type ChannelOutcome =
@@ -39,6 +47,8 @@ export type ChannelOutcome =
 export interface SendResult {
   id: string;
   channels: ChannelOutcome[];
+  /** The idempotency key was already used with this input: nothing new was written. */
+  replayed?: boolean;
 }
 
 const PRIORITY_NAMES: readonly Priority[] = ['high', 'normal', 'low'];
@@ -52,6 +62,9 @@ function check(input: SendInput): { problems: FieldError[]; sendAt: number | nul
   if (input.sendAt !== undefined) {
     sendAt = Date.parse(input.sendAt);
     if (Number.isNaN(sendAt)) problems.push({ field: 'send_at', message: 'must be an ISO 8601 date-time' });
+  }
+  if (input.idempotency !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(input.idempotency.key)) {
+    problems.push({ field: 'idempotency_key', message: IDEMPOTENCY_KEY_RULE });
   }
   let channels: ChannelName[] | undefined;
   if (input.channels !== undefined) {
@@ -76,12 +89,25 @@ function check(input: SendInput): { problems: FieldError[]; sendAt: number | nul
  * (notifications with a delivery that was not suppressed). The count before deciding is a fast
  * path; the insert re-counts atomically (ledger.create with `cap`), so two concurrent sends
  * cannot both take the last slot.
+ *
+ * With an idempotency key, the key and the input's hash are written on the notification row in
+ * that same transaction (unique per account), so "accepted" and "key used" cannot come apart
+ * in a crash: a repeat — a retry after a crash at any point, or a concurrent duplicate — finds
+ * the notification (first here, or as the loser of the insert) and gets the first answer
+ * rebuilt from the ledger rows; the same key with another input is 422.
  */
 export async function sendNotification(ctx: PipelineContext, actor: Actor, input: SendInput): Promise<SendResult> {
   const checked = check(input);
   if (checked.problems.length > 0) throw validationError(checked.problems);
   const accountId = actor.accountId;
   const now = ctx.clock.now();
+  let idempotency: Notification['idempotency'];
+  if (input.idempotency) {
+    const { key, ttlMs, batchIndex } = input.idempotency;
+    idempotency = { key: batchIndex === undefined ? key : `${key} ${batchIndex}`, requestHash: inputHash(input), expiresAt: now + ttlMs };
+    const found = await ctx.ledger.findByIdempotencyKey(accountId, idempotency.key, now);
+    if (found) return replay(ctx, found, idempotency.requestHash);
+  }
   const [recipient, category] = await Promise.all([
     ctx.stores.recipients.find(accountId, input.recipient),
     ctx.stores.categories.find(accountId, input.category),
@@ -117,6 +143,8 @@ export async function sendNotification(ctx: PipelineContext, actor: Actor, input
     priority: checked.priority,
     sendAt: checked.sendAt,
     createdAt: now,
+    channels: decisions.map((d) => d.channel),
+    ...(idempotency ? { idempotency } : {}),
   };
   const rows: NewDelivery[] = [];
   const outcomes: ChannelOutcome[] = [];
@@ -136,21 +164,57 @@ export async function sendNotification(ctx: PipelineContext, actor: Actor, input
   }
   const cap = category.frequencyCap;
   const sends = rows.some((r) => r.status === 'pending');
-  if (cap && sends && (await ctx.ledger.create(notification, rows, { count: cap.count, since: now - cap.windowMs })) === 'capped') {
+  let created = await ctx.ledger.create(notification, rows, cap && sends ? { count: cap.count, since: now - cap.windowMs } : undefined);
+  if (created === 'capped') {
     // A concurrent send took the last slot between our count and our insert: capped after all.
     for (const [i, row] of rows.entries()) {
       if (row.status !== 'pending') continue;
       rows[i] = { ...row, status: 'suppressed', reason: 'frequency_cap', message: null, contactId: null, log: [{ at: now, event: 'suppressed', detail: 'frequency_cap' }] };
       outcomes[i] = { channel: row.channel, status: 'suppressed', reason: 'frequency_cap' };
     }
-    await ctx.ledger.create(notification, rows);
-  } else if (!cap || !sends) {
-    await ctx.ledger.create(notification, rows);
+    created = await ctx.ledger.create(notification, rows);
+  }
+  if (typeof created === 'object' && idempotency) {
+    // A concurrent request with the same key committed first: answer with its notification.
+    const found = await ctx.ledger.findNotification(accountId, created.notificationId);
+    if (!found) throw new Error(`notification ${created.notificationId} holds key ${idempotency.key} but was not found`);
+    return replay(ctx, found, idempotency.requestHash);
   }
   for (const row of rows) {
     if (row.status === 'pending') await enqueueDelivery(ctx, row.id, row.channel, checked.priority, row.runAt);
   }
   return { id, channels: outcomes };
+}
+
+/** What a key was used with: the send input without the key, as JSON in a fixed field order. */
+function inputHash(input: SendInput): string {
+  const { recipient, category, template, data, channels, priority, sendAt } = input;
+  return createHash('sha256').update(JSON.stringify([recipient, category, template, data ?? null, channels ?? null, priority ?? null, sendAt ?? null])).digest('hex');
+}
+
+/**
+ * The answer to a repeated key: the same input gets the first answer, rebuilt from the ledger
+ * rows in the accept order (a row's first log entry says queued or scheduled, and when); another
+ * input is 422. Rows still `pending` are enqueued again, a no-op while their job exists (the
+ * dedupeKey): this repairs a crash between the ledger commit and the enqueue without waiting
+ * for the next worker start.
+ */
+async function replay(ctx: PipelineContext, found: { notification: Notification; deliveries: Delivery[] }, requestHash: string): Promise<SendResult> {
+  const { notification: n, deliveries } = found;
+  if (n.idempotency?.requestHash !== requestHash) throw new TnyError('IDEMPOTENCY_KEY_REUSED');
+  const byId = new Map(deliveries.map((d) => [d.id, d]));
+  const order = n.channels ?? deliveries.filter((d) => d.createdAt === n.createdAt).map((d) => d.channel);
+  const channels: ChannelOutcome[] = [];
+  for (const channel of order) {
+    const d = byId.get(deliveryId(n.id, channel));
+    if (!d) continue;
+    const first = d.log[0];
+    if (d.status === 'suppressed' && d.reason !== null) channels.push({ channel, status: 'suppressed', reason: d.reason });
+    else if (first?.event === 'scheduled') channels.push({ channel, status: 'scheduled', deliveryId: d.id, at: first.detail ? Date.parse(first.detail) : d.runAt });
+    else channels.push({ channel, status: 'queued', deliveryId: d.id });
+    if (d.status === 'pending') await enqueueDelivery(ctx, d.id, d.channel, n.priority, Math.max(d.runAt, ctx.clock.now()));
+  }
+  return { id: n.id, channels, replayed: true };
 }
 
 /**
