@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { channelsFromConfig } from '../adapters/channels/channels-from-config.js';
-import { KyselyDeliveryLedger } from '../adapters/sql/kysely-delivery-ledger.js';
+import { GroupCommit } from '../adapters/sqlite/group-commit.js';
+import { SqliteDeliveryLedger } from '../adapters/sqlite/sqlite-delivery-ledger.js';
 import { SqliteQueue } from '../adapters/sqlite/sqlite-queue.js';
 import type { Config } from '../config/config.js';
 import type { ChannelName } from '../notifier/channel-names.js';
@@ -31,8 +32,11 @@ export function attachNotifierPipeline(container: Container, config: Config, log
     logger.info('notification sending needs the SQLite queue; POST /api/v1/notifications is not served on PostgreSQL yet');
     return;
   }
+  // The queue and the ledger share one group commit: a turn's claims, marks and acks are one commit.
+  const writes = new GroupCommit(database.db, database.sqlite);
   const retryBackoff = exponentialBackoff({ jitter: 'equal', baseMs: config.NOTIFY_RETRY_BASE_MS, capMs: 600_000 });
   const queue = new SqliteQueue(database.db, database.sqlite, {
+    groupCommit: writes,
     clock,
     maxAttempts: config.NOTIFY_MAX_ATTEMPTS,
     backoff: retryBackoff,
@@ -43,7 +47,7 @@ export function attachNotifierPipeline(container: Container, config: Config, log
   // a job that never reaches the provider (about 2 days of a 5-minute breaker at the default).
   const ctx: PipelineContext = {
     ...notifier,
-    ledger: new KyselyDeliveryLedger(database.db, database.dialect),
+    ledger: new SqliteDeliveryLedger(database.db, database.sqlite, writes),
     queue,
     maxAttempts: config.NOTIFY_MAX_ATTEMPTS + BREAKER_WAIT_LEASES,
   };

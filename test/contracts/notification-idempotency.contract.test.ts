@@ -1,14 +1,21 @@
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KyselyDeliveryLedger } from '../../src/adapters/sql/kysely-delivery-ledger.js';
-import type { NewDelivery, Notification } from '../../src/notifier/notifications/ledger.js';
-import { describeEachDatabase, useFreshDatabase } from '../helpers/databases.js';
+import { GroupCommit } from '../../src/adapters/sqlite/group-commit.js';
+import { SqliteDeliveryLedger } from '../../src/adapters/sqlite/sqlite-delivery-ledger.js';
+import type { DeliveryLedger, NewDelivery, Notification } from '../../src/notifier/notifications/ledger.js';
+import { describeEachDatabase, sqliteFactory, useFreshDatabase, type DatabaseFactory, type TestDatabase } from '../helpers/databases.js';
 
 /**
  * The idempotency key on the notification row (migration 0008), on SQLite and PostgreSQL:
  * written in the create transaction, unique per account, so concurrent creates with one key
  * (over two connections on PostgreSQL) write one notification and the others learn its id.
  */
-describeEachDatabase('notification idempotency key contract', (factory) => {
+describeEachDatabase('notification idempotency key contract', (factory) => keyContract(factory, (db) => new KyselyDeliveryLedger(db.db, db.dialect)));
+/** The same on the SQLite ledger whose create runs in the group commit. */
+describe('notification idempotency key contract [sqlite statements + group commit]', () =>
+  keyContract(sqliteFactory, (db) => new SqliteDeliveryLedger(db.db, db.raw!, new GroupCommit(db.db, db.raw!))));
+
+function keyContract(factory: DatabaseFactory, makeLedger: (database: TestDatabase) => DeliveryLedger): void {
   const database = useFreshDatabase(factory);
   let seq = 0;
   const make = (accountId: number, key: string | null, createdAt = 1000, ttl = 10_000): [Notification, NewDelivery[]] => {
@@ -33,7 +40,7 @@ describeEachDatabase('notification idempotency key contract', (factory) => {
   it('one of 10 concurrent creates with the same key writes; the others get its id; other accounts and no key do not conflict', async () => {
     // PostgreSQL over two pools. Two synchronous SQLite connections in one process would block
     // each other's event loop; across processes it is the write lock (test/notifier/crash-serve.test.ts).
-    const first = new KyselyDeliveryLedger(database().db, database().dialect);
+    const first = makeLedger(database());
     const ledgers = database().dialect === 'postgres' ? [first, new KyselyDeliveryLedger((await database().connectAgain()).db, 'postgres')] : [first];
     const attempts = Array.from({ length: 10 }, () => make(1, 'k1'));
     const results = await Promise.all(attempts.map(([n, d], i) => ledgers[i % ledgers.length]!.create(n, d)));
@@ -51,7 +58,7 @@ describeEachDatabase('notification idempotency key contract', (factory) => {
   });
 
   it('a key past its replay window is free again: not found, and a new create takes it', async () => {
-    const ledger = new KyselyDeliveryLedger(database().db, database().dialect);
+    const ledger = makeLedger(database());
     const [first, d1] = make(1, 'old', 1000, 5000);
     expect(await ledger.create(first, d1)).toBe('created');
     expect((await ledger.findByIdempotencyKey(1, 'old', 5999))?.notification.id).toBe(first.id);
@@ -62,4 +69,4 @@ describeEachDatabase('notification idempotency key contract', (factory) => {
     // The old notification is still there, without the key.
     expect((await ledger.findNotification(1, first.id))?.notification.idempotency).toBeUndefined();
   });
-});
+}

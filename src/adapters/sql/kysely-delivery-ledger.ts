@@ -59,7 +59,7 @@ function toNotification(row: Selectable<NotifierNotificationsTable>): Notificati
   };
 }
 
-function deliveryRow(d: NewDelivery) {
+export function deliveryRow(d: NewDelivery) {
   return {
     id: d.id,
     notification_id: d.notificationId,
