@@ -71,7 +71,11 @@ export async function retryDelivery(ctx: PipelineContext, actor: Actor, id: stri
     }
     cursor = page.nextCursor;
   } while (cursor !== undefined);
+  // No dead job: it was acked, or it is still leased by the worker that marked the row dead and
+  // has not nacked it yet. A job deduplicated onto that one would die with it, leaving the row
+  // pending without a job, so this one gets a key of its own (the ledger's claim keeps two
+  // jobs for one row from sending twice).
   const notification = await ctx.ledger.notificationOf(revived);
-  await enqueueDelivery(ctx, id, revived.channel, notification?.priority ?? 'normal', ctx.clock.now());
+  await enqueueDelivery(ctx, id, revived.channel, notification?.priority ?? 'normal', ctx.clock.now(), `${id} retry ${revived.attempts}`);
   return revived;
 }

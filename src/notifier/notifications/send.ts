@@ -239,8 +239,8 @@ export async function requeueUnfinished(ctx: PipelineContext): Promise<number> {
 }
 
 /** One job per delivery; the delivery id dedupes it. */
-export async function enqueueDelivery(ctx: PipelineContext, id: string, channel: ChannelName, priority: Priority, runAt: number): Promise<void> {
-  await ctx.queue.enqueue(queueFor(channel), { deliveryId: id }, { priority: PRIORITIES[priority], runAt, dedupeKey: id, maxAttempts: ctx.maxAttempts });
+export async function enqueueDelivery(ctx: PipelineContext, id: string, channel: ChannelName, priority: Priority, runAt: number, dedupeKey = id): Promise<void> {
+  await ctx.queue.enqueue(queueFor(channel), { deliveryId: id }, { priority: PRIORITIES[priority], runAt, dedupeKey, maxAttempts: ctx.maxAttempts });
 }
 
 export const MAX_BATCH = 1000;
