@@ -21,6 +21,8 @@ import './request-context.js';
  * Another live process holding it is not detectable here and is harmless there (both run,
  * the unique key makes them agree). On other routes a pending key stays 409: whether the dead
  * request's effect committed cannot be told, and running it again could do it twice.
+ * Routes marked `ownIdempotency` (POST /api/v1/notifications) replay from their own rows and
+ * need no reservation at all: the hook only checks the key's format there.
  */
 export function idempotencyHooks(store: IdempotencyStore, clock: Clock, ttlMs: number) {
   /** (scope, key) reservations held by requests running in this process. */
@@ -39,6 +41,7 @@ export function idempotencyHooks(store: IdempotencyStore, clock: Clock, ttlMs: n
           message: `Idempotency-Key: ${IDEMPOTENCY_KEY_RULE}`,
         });
       }
+      if (request.routeOptions.config?.ownIdempotency === true) return undefined;
       const scope = request.actor ? `account:${request.actor.accountId}` : `ip:${request.ip}`;
       const hash = createHash('sha256')
         .update(`${request.method} ${request.routeOptions.url ?? request.url}\n${JSON.stringify(request.body ?? null)}`)

@@ -13,6 +13,12 @@ declare module 'fastify' {
      * repeat from what it stored: a reservation left pending by a dead request may be taken over.
      */
     durableIdempotency?: boolean;
+    /**
+     * The route stores the key with its effect AND answers every repeat itself (a concurrent
+     * duplicate loses the effect's unique insert and gets the winner's answer): the hook only
+     * checks the key's format and keeps out of the way, saving the store's three writes.
+     */
+    ownIdempotency?: boolean;
   }
 }
 

@@ -107,7 +107,9 @@ export function notifierNotificationRoutes(app: FastifyInstance, ctx: PipelineCo
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
   r.post('/api/v1/notifications', {
-    config: { durableIdempotency: true },
+    // The notification row holds the key: its unique index settles repeats and concurrent
+    // duplicates, and the first answer is rebuilt from the ledger rows (sendNotification).
+    config: { durableIdempotency: true, ownIdempotency: true },
     schema: { tags, security, summary: 'Send a notification (accepted: 202)', body: SendBody, response: { 202: S.success(Type.Unknown()), ...errors } },
     preValidation: keyFromBody,
     handler: async (request, reply) => {
