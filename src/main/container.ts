@@ -13,6 +13,7 @@ import { KyselyNotifierPreferences } from '../adapters/sql/kysely-notifier-prefe
 import { KyselyNotifierContactPoints } from '../adapters/sql/kysely-notifier-contact-points.js';
 import { KyselyNotifierRecipients } from '../adapters/sql/kysely-notifier-recipients.js';
 import { KyselyNotifierTemplates } from '../adapters/sql/kysely-notifier-templates.js';
+import { cachedNotifierStores } from '../adapters/sqlite/cached-notifier-stores.js';
 import { KyselySettingsStore } from '../adapters/sql/kysely-settings-store.js';
 import { openDatabase, type OpenedDatabase } from '../adapters/sql/open-database.js';
 import { openRedis, type RedisHandle } from '../adapters/redis/open-redis.js';
@@ -23,6 +24,7 @@ import { ROUTE_WORDS } from '../http/app.js';
 import type { AppDeps } from '../http/deps.js';
 import { Metrics } from '../http/metrics.js';
 import { InboxHub } from '../notifier/inbox/inbox-hub.js';
+import type { NotifierStores } from '../notifier/ports.js';
 import { canonicalLocale, isTimeZone } from '../notifier/locale-and-zone.js';
 import { DEFAULT_TEMPLATE_LIMITS, TemplateEngine } from '../notifier/templates/template-engine.js';
 import { Authenticator } from '../platform/auth/authenticator.js';
@@ -186,6 +188,21 @@ function healthChecks(
   ];
 }
 
+/**
+ * The notifier's configuration stores; on SQLite behind the never-stale read cache of the
+ * accept path (PRAGMA data_version: src/adapters/sqlite/cached-notifier-stores.ts).
+ */
+function notifierStores(database: Awaited<ReturnType<typeof openDatabase>>): NotifierStores {
+  const stores: NotifierStores = {
+    recipients: new KyselyNotifierRecipients(database.db, database.dialect),
+    contacts: new KyselyNotifierContactPoints(database.db),
+    preferences: new KyselyNotifierPreferences(database.db),
+    categories: new KyselyNotifierCategories(database.db, database.dialect),
+    templates: new KyselyNotifierTemplates(database.db, database.dialect),
+  };
+  return database.sqlite ? cachedNotifierStores(stores, database.sqlite) : stores;
+}
+
 /** The notifier's default locale and zone, checked here because the registry has no BCP 47 or IANA type. */
 function notifierDefaults(config: Config): { defaultLocale: string; defaultTimeZone: string } {
   const defaultLocale = canonicalLocale(config.NOTIFY_DEFAULT_LOCALE);
@@ -321,13 +338,7 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
     inbox: { recipients: new KyselyNotifierRecipients(database.db, database.dialect), inbox: inboxStore, hub: inboxHub, clock },
     inAppChannel: new InAppChannel(inboxStore, inboxHub, clock),
     notifier: {
-      stores: {
-        recipients: new KyselyNotifierRecipients(database.db, database.dialect),
-        contacts: new KyselyNotifierContactPoints(database.db),
-        preferences: new KyselyNotifierPreferences(database.db),
-        categories: new KyselyNotifierCategories(database.db, database.dialect),
-        templates: new KyselyNotifierTemplates(database.db, database.dialect),
-      },
+      stores: notifierStores(database),
       templates: new TemplateEngine({ ...DEFAULT_TEMPLATE_LIMITS, renderMs: config.NOTIFY_TEMPLATE_RENDER_MS }),
       clock,
       ...defaults,
