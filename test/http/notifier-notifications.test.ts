@@ -215,4 +215,21 @@ describe('notifications API: accept → decide → queue → deliver → record'
     }
     expect(reasons).toEqual(['queued', 'queued', 'frequency_cap', 'frequency_cap']);
   });
+
+  it('frequency cap in a batch (items run concurrently): the first items of the recipient in batch order take the slots', async () => {
+    await t.call('POST', '/api/v1/categories', { key, body: { name: 'digest2', default_channels: ['console'], frequency_cap: { count: 3, window_seconds: 3600 } } });
+    const items = Array.from({ length: 40 }, (_, i) => ({ recipient: i % 2 === 0 ? 'bob' : 'ada', category: i % 4 === 3 ? 'news' : 'digest2', template: 'alert', data: { name: `b${i}` }, channels: ['console'] }));
+    const res = expectData(await t.call('POST', '/api/v1/notifications/batch', { key, body: { notifications: items } }), 202);
+    const statusOf = (i: number) => {
+      const c = res.items[i].channels[0];
+      return c.status === 'suppressed' ? c.reason : c.status;
+    };
+    for (const who of ['bob', 'ada']) {
+      const capped = items.flatMap((it, i) => (it.recipient === who && it.category === 'digest2' ? [statusOf(i)] : []));
+      expect(capped.slice(0, 3)).toEqual(['queued', 'queued', 'queued']);
+      expect(new Set(capped.slice(3))).toEqual(new Set(['frequency_cap']));
+    }
+    expect(items.flatMap((it, i) => (it.category === 'news' ? [statusOf(i)] : [])).every((s) => s === 'queued')).toBe(true);
+    expect(res.items.map((x: { index: number }) => x.index)).toEqual(items.map((_, i) => i));
+  });
 });

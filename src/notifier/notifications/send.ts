@@ -244,6 +244,8 @@ export async function enqueueDelivery(ctx: PipelineContext, id: string, channel:
 }
 
 export const MAX_BATCH = 1000;
+/** Items of one batch accepted at once: their commits share the group commit. */
+const BATCH_CONCURRENCY = 32;
 
 export type BatchItemResult =
   | { index: number; status: 'accepted'; result: SendResult }
@@ -253,19 +255,51 @@ export type BatchItemResult =
  * Up to MAX_BATCH sends, each on its own: one item's 422 or 404 is that item's answer, the
  * others still go (partial success is a result, not an error). Anything else (the database
  * failing) stops the batch and propagates, so the client retries with the same key.
+ * BATCH_CONCURRENCY items run at once (answers stay in batch order); items of a category with
+ * a frequency cap run in batch order per recipient, so the cap's slots go to the first ones.
  */
 export async function sendBatch(ctx: PipelineContext, actor: Actor, items: readonly SendInput[]): Promise<BatchItemResult[]> {
   if (items.length === 0 || items.length > MAX_BATCH) {
     throw validationError([{ field: 'notifications', message: `must hold 1 to ${MAX_BATCH} items` }]);
   }
-  const out: BatchItemResult[] = [];
-  for (const [index, item] of items.entries()) {
+  // Items of a capped category for one recipient go one after another in batch order, so the
+  // first ones in the batch take the cap's slots, as in a sequential batch.
+  const capped = new Set<string>();
+  for (const name of new Set(items.map((i) => i.category))) {
+    const category = await ctx.stores.categories.find(actor.accountId, name).catch(() => undefined);
+    if (category?.frequencyCap) capped.add(name);
+  }
+  const chains = new Map<string, Promise<unknown>>();
+  const out: BatchItemResult[] = new Array(items.length);
+  let failure: { error: unknown } | undefined;
+  const one = async (index: number): Promise<void> => {
+    const item = items[index] as SendInput;
     try {
-      out.push({ index, status: 'accepted', result: await sendNotification(ctx, actor, item) });
+      out[index] = { index, status: 'accepted', result: await sendNotification(ctx, actor, item) };
     } catch (err) {
       if (!(err instanceof TnyError) || err.status >= 500) throw err;
-      out.push({ index, status: 'rejected', error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
+      out[index] = { index, status: 'rejected', error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
     }
-  }
+  };
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(BATCH_CONCURRENCY, items.length) }, async () => {
+      while (next < items.length && !failure) {
+        const index = next++;
+        const item = items[index] as SendInput;
+        let run: Promise<void>;
+        if (capped.has(item.category)) {
+          const key = `${item.recipient}\0${item.category}`;
+          run = (chains.get(key) ?? Promise.resolve()).then(() => one(index));
+          chains.set(key, run.catch(() => undefined));
+        } else {
+          run = one(index);
+        }
+        // A store failure (5xx) ends the batch: nothing new starts, what runs finishes, then it throws.
+        await run.catch((error: unknown) => void (failure ??= { error }));
+      }
+    }),
+  );
+  if (failure) throw failure.error;
   return out;
 }
