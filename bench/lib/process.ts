@@ -57,12 +57,14 @@ export interface StartOptions {
   port?: number;
   cwd?: string;
   readyTimeoutMs?: number;
+  /** CPU to pin it to (default: the server CPU). */
+  cpu?: string;
 }
 
 /** Starts a Node server on the server CPU and waits until it accepts connections. */
 export async function startNodeServer(opts: StartOptions): Promise<ServerProcess> {
   const port = opts.port ?? (await freePort());
-  const [command, args] = pinned(pinning.serverCpu, process.execPath, opts.args);
+  const [command, args] = pinned(opts.cpu ?? pinning.serverCpu, process.execPath, opts.args);
   const child = spawn(command, args, {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...opts.env, PORT: String(port), HOST: '127.0.0.1' },
@@ -128,6 +130,8 @@ export interface TnyOptions {
   env?: Record<string, string>;
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=…']. */
   nodeFlags?: string[];
+  /** CPU to pin it to (default: the server CPU). */
+  cpu?: string;
 }
 
 export interface TnyServer extends ServerProcess {
@@ -142,6 +146,7 @@ export interface TnyServer extends ServerProcess {
 export async function startTny(opts: TnyOptions): Promise<TnyServer> {
   const server = await startNodeServer({
     name: 'tny',
+    ...(opts.cpu !== undefined ? { cpu: opts.cpu } : {}),
     // The heap cap is the one `npm start` uses (package.json), so tny is measured as shipped;
     // extra flags (profiling) come on top of it, never instead of it.
     args: [

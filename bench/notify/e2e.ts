@@ -19,8 +19,16 @@
  *    restarted on the same data dir with workers and the drain is timed: delivered/s over
  *    the first BENCH_DRAIN_SECONDS (60) or until empty.
  * Compared with the chapter's target of 100 M/day: 1,160/s average, 3,500/s peak.
+ * Every notification (single or batch item) carries its own idempotency_key.
  * tny runs with the write rate limit off and BODY_LIMIT=1 MiB (a 1,000-item batch is ~97 KB,
  * over the default 64 KiB).
+ *  - sustained: open-loop batches of 50 at BENCH_SUSTAIN_RATES (1160,2000,3500 per second) for
+ *    BENCH_SUSTAIN_SECONDS (20) each, accepting and delivering at once: accepted/s, delivered/s
+ *    over the same window, and the backlog left when the load stops (a rate is sustained when
+ *    delivered keeps up with accepted and the backlog stays small).
+ *  - split: the same open loop at BENCH_SPLIT_RATES (3500,5000) against two processes on one
+ *    SQLite file, one accepting (NOTIFY_WORKERS=0, server CPU) and one delivering (load CPU,
+ *    shared with the client and the sink): the node's two cores (with pinning only).
  * Knobs: BENCH_ROUNDS (3), BENCH_DEPTH (100000; 0 skips), BENCH_DRAIN_SECONDS (60),
  * BENCH_NOTIFY_WORKERS (tny's default when unset), BENCH_PIN=0.
  */
@@ -37,6 +45,10 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DEPTH = Number(process.env.BENCH_DEPTH ?? 100_000);
 const DRAIN_S = Number(process.env.BENCH_DRAIN_SECONDS ?? 60);
 const WORKERS = process.env.BENCH_NOTIFY_WORKERS;
+const SUSTAIN_S = Number(process.env.BENCH_SUSTAIN_SECONDS ?? 20);
+const SUSTAIN_RATES = (process.env.BENCH_SUSTAIN_RATES ?? '1160,2000,3500').split(',').map(Number).filter((n) => n > 0);
+const SUSTAIN_BATCH = 50;
+const SPLIT_RATES = (process.env.BENCH_SPLIT_RATES ?? '3500,5000').split(',').map(Number).filter((n) => n > 0);
 const SMALL = 1000;
 const IN_FLIGHT = 50;
 const BATCH = 1000;
@@ -103,7 +115,9 @@ async function setup(api: Api, sink: Sink): Promise<void> {
   await call(api, 'PUT', '/api/v1/templates/bench/webhook/en', { subject: 'Bench {{ n }}', body: 'Hi {{ name }}, notification {{ n }}.' });
 }
 
-const notification = (n: number) => ({ recipient: 'bench-user', category: 'bench', template: 'bench', data: { name: 'Ada', n } });
+/** Every notification carries its own idempotency key, as a caller that retries safely sends it. */
+const notification = (n: number) => ({ recipient: 'bench-user', category: 'bench', template: 'bench', data: { name: 'Ada', n }, idempotency_key: `bench-${RUN_ID}-${n}` });
+const RUN_ID = Date.now().toString(36);
 
 interface Channel {
   channel: string;
@@ -195,6 +209,88 @@ async function smallRound(api: Api, sink: Sink, mode: 'single' | 'batch', offset
     submitP99Ms: percentile(fromSubmit, 99),
     delivered: ids.length,
   };
+}
+
+interface SustainResult {
+  offeredPerS: number;
+  acceptedPerS: number;
+  deliveredPerS: number;
+  /** Accepted but not delivered when the offered load stopped. */
+  backlogAtEnd: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/**
+ * Open-loop load: a batch of SUSTAIN_BATCH every SUSTAIN_BATCH/rate seconds for SUSTAIN_S,
+ * accepting and delivering at once (the workers run). Accepted/s and delivered/s are over the
+ * same window; a backlog that grows means the rate is not sustained. p50/p99: batch answer
+ * to delivery, over the notifications delivered inside the window.
+ */
+async function sustained(api: Api, sink: Sink, rate: number, offset: number): Promise<SustainResult> {
+  const accepted = new Map<string, number>();
+  const intervalMs = (SUSTAIN_BATCH * 1000) / rate;
+  const t0 = performance.now();
+  const end = t0 + SUSTAIN_S * 1000;
+  const inFlight = new Set<Promise<void>>();
+  for (let k = 0; ; k++) {
+    const due = t0 + k * intervalMs;
+    if (due >= end) break;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const p = call<BatchAnswer>(api, 'POST', '/api/v1/notifications/batch', {
+      notifications: Array.from({ length: SUSTAIN_BATCH }, (_, i) => notification(offset + k * SUSTAIN_BATCH + i)),
+    }).then((a) => {
+      const at = performance.now();
+      for (const item of a.data.items) for (const id of deliveryIds(item.channels)) accepted.set(id, at);
+    });
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+    if (inFlight.size >= 64) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  const t1 = performance.now();
+  const ids = [...accepted.keys()];
+  const inWindow = ids.filter((id) => (sink.received.get(id) ?? Infinity) <= t1);
+  const latencies = inWindow.map((id) => (sink.received.get(id) as number) - (accepted.get(id) as number));
+  const result: SustainResult = {
+    offeredPerS: rate,
+    acceptedPerS: (ids.length * 1000) / (t1 - t0),
+    deliveredPerS: (inWindow.length * 1000) / (t1 - t0),
+    backlogAtEnd: ids.length - inWindow.length,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+  };
+  // Let the backlog drain before the next rate.
+  await waitFor(() => ids.every((id) => sink.received.has(id)), 120_000);
+  return result;
+}
+
+/**
+ * The two cores of one node used by two processes on the same SQLite file: `tny serve` with
+ * NOTIFY_WORKERS=0 accepting (server CPU) and a second `tny serve` delivering (the load CPU,
+ * shared with this process's client and sink: with two cores there is no third).
+ */
+async function splitRun(sink: Sink, env: Record<string, string>): Promise<SustainResult[]> {
+  const dataDir = tempDir('notify-e2e-split');
+  const procs: TnyServer[] = [];
+  try {
+    const api = await startTny({ dataDir, env: { ...env, NOTIFY_WORKERS: '0' } });
+    procs.push(api);
+    const a = apiFor(api);
+    await setup(a, sink);
+    procs.push(await startTny({ dataDir, env, cpu: pinning.loadCpu }));
+    const out: SustainResult[] = [];
+    for (const [i, rate] of SPLIT_RATES.entries()) {
+      const r = await sustained(a, sink, rate, 50_000_000 * (i + 1));
+      out.push(r);
+      log(`  split ${fmtInt(rate)}/s offered for ${SUSTAIN_S} s: accepted ${fmtInt(r.acceptedPerS)}/s, delivered ${fmtInt(r.deliveredPerS)}/s, backlog at the end ${fmtInt(r.backlogAtEnd)}; answer→delivered p50 ${fmt(r.p50Ms, 1)} / p99 ${fmt(r.p99Ms, 1)} ms`);
+    }
+    return out;
+  } finally {
+    for (const p of procs.reverse()) await p.stop();
+    removeDir(dataDir);
+  }
 }
 
 interface DepthResult {
@@ -296,6 +392,8 @@ async function main(): Promise<void> {
   const results: Record<'single' | 'batch', RoundResult[]> = { single: [], batch: [] };
   let depth: DepthResult | undefined;
   let mainProfileDir: string | undefined;
+  const sustain: SustainResult[] = [];
+  let split: SustainResult[] = [];
   try {
     const profile = profileFlags('notify-rounds');
     mainProfileDir = profile.dir;
@@ -313,9 +411,15 @@ async function main(): Promise<void> {
         log(`  round ${r + 1}/${ROUNDS} ${mode.padEnd(6)} accepted ${fmtInt(res.acceptedPerS).padStart(7)}/s  delivered ${fmtInt(res.deliveredPerS).padStart(6)}/s  answer→delivered p50 ${fmt(res.p50Ms, 1)} p99 ${fmt(res.p99Ms, 1)} ms; submit→delivered p50 ${fmt(res.submitP50Ms, 1)} p99 ${fmt(res.submitP99Ms, 1)} ms`);
       }
     }
+    for (const [i, rate] of SUSTAIN_RATES.entries()) {
+      const r = await sustained(api, sink, rate, 10_000_000 * (i + 1));
+      sustain.push(r);
+      log(`  sustained ${fmtInt(rate)}/s offered for ${SUSTAIN_S} s: accepted ${fmtInt(r.acceptedPerS)}/s, delivered ${fmtInt(r.deliveredPerS)}/s, backlog at the end ${fmtInt(r.backlogAtEnd)}; answer→delivered p50 ${fmt(r.p50Ms, 1)} / p99 ${fmt(r.p99Ms, 1)} ms`);
+    }
     await tny.stop();
     tny = undefined;
     if (mainProfileDir) log(`  rounds CPU profile: ${profilesIn(mainProfileDir).join(', ')} (npx tsx bench/profile-top.ts <file>)`);
+    if (SPLIT_RATES.length > 0 && pinning.enabled) split = await splitRun(sink, tnyEnv);
     if (DEPTH > 0) depth = await depthRun(sink, tnyEnv);
   } finally {
     await tny?.stop();
@@ -346,11 +450,23 @@ async function main(): Promise<void> {
         `from restart p50 ${fmt(depth.p50FromDrainStartMs / 1000, 1)} s, p99 ${fmt(depth.p99FromDrainStartMs / 1000, 1)} s`,
     );
   }
+  for (const r of sustain) {
+    log(
+      `  sustained ${fmtInt(r.offeredPerS).padStart(5)}/s offered: accepted ${fmtInt(r.acceptedPerS)}/s, delivered ${fmtInt(r.deliveredPerS)}/s (${fmt(r.deliveredPerS / r.offeredPerS)}× offered), ` +
+        `backlog at the end ${fmtInt(r.backlogAtEnd)} (${fmt(r.backlogAtEnd / r.offeredPerS, 1)} s of load); p50 ${fmt(r.p50Ms, 1)} / p99 ${fmt(r.p99Ms, 1)} ms`,
+    );
+  }
+  for (const r of split) {
+    log(
+      `  split (accept | deliver processes) ${fmtInt(r.offeredPerS).padStart(5)}/s offered: accepted ${fmtInt(r.acceptedPerS)}/s, delivered ${fmtInt(r.deliveredPerS)}/s (${fmt(r.deliveredPerS / r.offeredPerS)}× offered), ` +
+        `backlog at the end ${fmtInt(r.backlogAtEnd)} (${fmt(r.backlogAtEnd / r.offeredPerS, 1)} s of load); p50 ${fmt(r.p50Ms, 1)} / p99 ${fmt(r.p99Ms, 1)} ms`,
+    );
+  }
   log(`  duplicates at the sink: ${sink.duplicates}`);
   const file = writeResults('notify-e2e', {
     command: 'npm run build && npx tsx bench/notify/e2e.ts',
     environment: { ...env, busyBeforeStart: round(busyBefore, 3) },
-    parameters: { small: SMALL, rounds: ROUNDS, inFlight: IN_FLIGHT, depth: DEPTH, batch: BATCH, batchInFlight: BATCH_IN_FLIGHT, drainSeconds: DRAIN_S, notifyWorkers: WORKERS ?? 'default' },
+    parameters: { splitRates: SPLIT_RATES, sustainSeconds: SUSTAIN_S, sustainRates: SUSTAIN_RATES, sustainBatch: SUSTAIN_BATCH, small: SMALL, rounds: ROUNDS, inFlight: IN_FLIGHT, depth: DEPTH, batch: BATCH, batchInFlight: BATCH_IN_FLIGHT, drainSeconds: DRAIN_S, notifyWorkers: WORKERS ?? 'default' },
     targets: { averagePerS: TARGET_AVG, peakPerS: TARGET_PEAK },
     summary: Object.fromEntries(
       (['single', 'batch'] as const).map((m) => [
@@ -365,6 +481,8 @@ async function main(): Promise<void> {
           deliveredToPeak: round(depth.deliveredPerS / TARGET_PEAK, 2),
         }
       : null,
+    split: split.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v, 1)]))),
+    sustained: sustain.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v, 1)]))),
     duplicates: sink.duplicates,
     rounds: results,
   });
