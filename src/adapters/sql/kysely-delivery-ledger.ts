@@ -59,6 +59,26 @@ function toNotification(row: Selectable<NotifierNotificationsTable>): Notificati
   };
 }
 
+/** The `notifier_notifications` row of a notification (the idempotency key and answer order included). */
+export function notificationRow(n: Notification) {
+  const idem = n.idempotency;
+  return {
+    id: n.id,
+    account_id: n.accountId,
+    recipient_id: n.recipientId,
+    category: n.category,
+    template: n.template,
+    data: JSON.stringify(n.data),
+    priority: n.priority,
+    send_at: n.sendAt,
+    created_at: n.createdAt,
+    idempotency_key: idem?.key ?? null,
+    request_hash: idem?.requestHash ?? null,
+    idempotency_expires_at: idem?.expiresAt ?? null,
+    channels: n.channels ? n.channels.join(',') : null,
+  };
+}
+
 export function deliveryRow(d: NewDelivery) {
   return {
     id: d.id,
@@ -133,21 +153,7 @@ export class KyselyDeliveryLedger implements DeliveryLedger {
     }
     const inserted = await trx
       .insertInto('notifier_notifications')
-      .values({
-        id: n.id,
-        account_id: n.accountId,
-        recipient_id: n.recipientId,
-        category: n.category,
-        template: n.template,
-        data: JSON.stringify(n.data),
-        priority: n.priority,
-        send_at: n.sendAt,
-        created_at: n.createdAt,
-        idempotency_key: idem?.key ?? null,
-        request_hash: idem?.requestHash ?? null,
-        idempotency_expires_at: idem?.expiresAt ?? null,
-        channels: n.channels ? n.channels.join(',') : null,
-      })
+      .values(notificationRow(n))
       .onConflict((oc) => oc.columns(['account_id', 'idempotency_key']).doNothing())
       .returning('id')
       .executeTakeFirst();

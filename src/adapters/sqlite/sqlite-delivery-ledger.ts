@@ -1,7 +1,7 @@
 import type SqliteDatabase from 'better-sqlite3';
 import type { Kysely, Selectable } from 'kysely';
 import type { ClaimResult, CreateResult, DeliveryStatus, LogEntry, NewDelivery, Notification } from '../../notifier/notifications/ledger.js';
-import { deliveryRow, KyselyDeliveryLedger, toDelivery } from '../sql/kysely-delivery-ledger.js';
+import { deliveryRow, KyselyDeliveryLedger, notificationRow, toDelivery } from '../sql/kysely-delivery-ledger.js';
 import type { Database, NotifierDeliveriesTable } from '../sql/schema.js';
 import type { GroupCommit } from './group-commit.js';
 
@@ -87,21 +87,7 @@ export class SqliteDeliveryLedger extends KyselyDeliveryLedger {
 
   override async create(n: Notification, deliveries: readonly NewDelivery[], cap?: { count: number; since: number }): Promise<CreateResult> {
     const idem = n.idempotency;
-    const row = {
-      id: n.id,
-      account_id: n.accountId,
-      recipient_id: n.recipientId,
-      category: n.category,
-      template: n.template,
-      data: JSON.stringify(n.data),
-      priority: n.priority,
-      send_at: n.sendAt,
-      created_at: n.createdAt,
-      idempotency_key: idem?.key ?? null,
-      request_hash: idem?.requestHash ?? null,
-      idempotency_expires_at: idem?.expiresAt ?? null,
-      channels: n.channels ? n.channels.join(',') : null,
-    };
+    const row = notificationRow(n);
     const rows = deliveries.map(deliveryRow);
     try {
       return await this.writes.run((): CreateResult => {
