@@ -31,13 +31,20 @@ import type {
 } from '../../platform/queue/types.js';
 import { WaitList } from '../../platform/queue/wait-list.js';
 import type { Database } from '../sql/schema.js';
+import { CrossProcessWatch } from './cross-process-watch.js';
 import { GroupCommit } from './group-commit.js';
 import { queueStatements, type JobRow, type QueueStatements } from './sqlite-queue-statements.js';
 
 export interface SqliteQueueOptions extends QueueAdapterOptions {
   /**
-   * Longest a waiting lease sleeps before looking again, for jobs enqueued by OTHER processes
-   * on the same file (this process's enqueues wake it at once). Default 250 ms.
+   * How often a waiting lease checks `PRAGMA data_version` for commits of OTHER processes on
+   * the same file (this process's enqueues wake it at once); see CrossProcessWatch. Default
+   * 4 ms; 0 turns the watch off (then only crossProcessPollMs finds such jobs).
+   */
+  dataVersionWatchMs?: number;
+  /**
+   * Longest a waiting lease sleeps before looking again regardless (a backstop behind the
+   * data_version watch). Default 5000 ms.
    */
   crossProcessPollMs?: number;
   /** Share the connection's group commit with other writers on it (the delivery ledger). */
@@ -65,6 +72,7 @@ export class SqliteQueue implements Queue {
   private readonly maxAttempts: number;
   private readonly dedupeWindowMs: number;
   private readonly crossProcessMs: number;
+  private readonly watch: CrossProcessWatch | undefined;
   private closed = false;
   private acksSincePurge = 0;
 
@@ -77,9 +85,11 @@ export class SqliteQueue implements Queue {
     this.backoff = options.backoff ?? defaultQueueBackoff();
     this.maxAttempts = options.maxAttempts ?? QUEUE_DEFAULTS.maxAttempts;
     this.dedupeWindowMs = options.dedupeWindowMs ?? 0;
-    this.crossProcessMs = options.crossProcessPollMs ?? 250;
+    this.crossProcessMs = options.crossProcessPollMs ?? 5000;
     this.s = queueStatements(raw);
     this.writes = options.groupCommit ?? new GroupCommit(db, raw);
+    const watchMs = options.dataVersionWatchMs ?? 4;
+    this.watch = watchMs > 0 ? new CrossProcessWatch(raw, this.s, this.waitList, this.clock, watchMs) : undefined;
   }
 
   enqueue<P extends JsonValue>(queue: string, payload: P, options?: EnqueueOptions): Promise<string> {
@@ -111,10 +121,20 @@ export class SqliteQueue implements Queue {
   async lease<P extends JsonValue = JsonValue>(queue: string, options: LeaseOptions = {}): Promise<LeasedJob<P>[]> {
     checkQueueName(queue);
     const { max, visibilityMs, waitMs } = normaliseLease(options);
-    return await longPoll<LeasedJob<P>>({
+    const watch = waitMs > 0 && !this.closed ? this.watch : undefined;
+    watch?.enter(queue);
+    try {
+      return await this.longPoll<P>(queue, max, visibilityMs, waitMs, options.signal);
+    } finally {
+      watch?.leave(queue);
+    }
+  }
+
+  private longPoll<P extends JsonValue>(queue: string, max: number, visibilityMs: number, waitMs: number, signal: AbortSignal | undefined): Promise<LeasedJob<P>[]> {
+    return longPoll<LeasedJob<P>>({
       queue,
       waitMs,
-      signal: options.signal,
+      signal,
       waitList: this.waitList,
       clock: this.clock,
       isClosed: () => this.closed,
@@ -240,6 +260,7 @@ export class SqliteQueue implements Queue {
 
   close(): Promise<void> {
     this.closed = true;
+    this.watch?.stop();
     this.waitList.close();
     return Promise.resolve();
   }

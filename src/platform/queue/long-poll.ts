@@ -14,7 +14,11 @@ export interface LongPollArgs<T> {
   waitList: WaitList;
   clock: Clock;
   isClosed: () => boolean;
-  /** Longest sleep between attempts when other processes may enqueue (Infinity: none do). */
+  /**
+   * Longest sleep between attempts when other processes may enqueue (Infinity: none do). A
+   * backstop: stores shared between processes should also wake waiters through the WaitList
+   * when another process commits (SQLite: CrossProcessWatch on PRAGMA data_version).
+   */
   crossProcessMs: number;
   /** One lease attempt; `withNextDue` asks for nextDueAt when nothing was leased. */
   attempt: (withNextDue: boolean) => Promise<Attempt<T>>;
