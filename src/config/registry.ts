@@ -18,6 +18,9 @@ export const registry = {
     'postgres:',
     'postgresql:',
   ]),
+  DATABASE_SHARDS: list(
+    'PostgreSQL URLs of the link shards, comma-separated (`postgres://…,postgres://…`): links are spread over them by consistent hashing of the key; the first (`s0`) also holds everything unsharded. The order is part of the data: keep it. Not together with `DATABASE_URL`. See docs/sharding.md.',
+  ),
   SQLITE_SYNCHRONOUS: oneOf(
     'SQLite durability: `normal` survives a process crash; `full` also survives a power loss, at the cost of a disk sync per write.',
     'normal',
@@ -92,6 +95,19 @@ export const registry = {
     min: 1,
   }),
   CLICK_COMPACT_PART_ROWS: int('Rows per compaction transaction; requests run between transactions.', 250, { min: 1 }),
+  CLICK_COUNTER: oneOf(
+    'Where redirects count clicks: `local` (in process, the default) or `redis` (needs REDIS_URL: a shared pending hash in Redis, flushed to the database every CLICK_FLUSH_INTERVAL_MS exactly once by whichever process holds the flusher lease; ADR 7).',
+    'local',
+    ['local', 'redis'],
+  ),
+  CLICK_REDIS_PREFIX: str('With CLICK_COUNTER=redis, prefix of the click keys in Redis (keep the `{…}` hash tag on Redis Cluster: RENAME needs one slot).', '{tny:clicks}:'),
+  CLICK_REDIS_LEASE_TTL_MS: int('With CLICK_COUNTER=redis, how long the click flusher lease outlives a flusher that stopped renewing it (a crashed flusher is replaced after this).', 10_000, {
+    min: 100,
+    max: 600_000,
+  }),
+  CLICK_REDIS_MAX_IN_FLIGHT: int('With CLICK_COUNTER=redis, click batches awaiting Redis beyond which clicks are counted locally (written to the database directly) instead.', 64, {
+    min: 1,
+  }),
 
   RATE_LIMIT_WRITE_BURST: int('Burst (the limit) for API writes, per API key and per client IP.', 100, { min: 1 }),
   RATE_LIMIT_WRITE_PER_SECOND: num('Sustained rate of API writes, per second.', 10, { min: 0.001 }),
@@ -123,6 +139,11 @@ export const registry = {
   }),
   HEALTH_DISK_WARN_MB: int('Free disk space under which `/health/detailed` reports degraded.', 1024, { min: 0 }),
   HEALTH_DISK_FAIL_MB: int('Free disk space under which `/health/detailed` reports unhealthy.', 100, { min: 0 }),
+  TNY_ROLE: oneOf(
+    'What `tny serve` runs (`--role` overrides it): `api` serves the API and redirects without delivery workers, `worker` delivers and runs background jobs with only /health, /health/detailed and /metrics on PORT, `all` both.',
+    'all',
+    ['api', 'worker', 'all'],
+  ),
   SHUTDOWN_TIMEOUT_MS: int('Longest graceful shutdown before the process exits anyway.', 10_000, { min: 100 }),
   ADMIN_KEY_NAME: optionalStr('Name of the admin API key made on first start.'),
 

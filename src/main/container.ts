@@ -17,6 +17,7 @@ import { cachedNotifierStores } from '../adapters/sqlite/cached-notifier-stores.
 import { KyselySettingsStore } from '../adapters/sql/kysely-settings-store.js';
 import { openDatabase, type OpenedDatabase } from '../adapters/sql/open-database.js';
 import { openRedis, type RedisHandle } from '../adapters/redis/open-redis.js';
+import { RedisClickCounter } from '../adapters/redis/redis-click-counter.js';
 import { SqliteClickJournal } from '../adapters/sqlite/sqlite-click-journal.js';
 import { SqliteClickRepository } from '../adapters/sqlite/sqlite-click-repository.js';
 import type { Config } from '../config/config.js';
@@ -48,6 +49,7 @@ import { RandomKeys } from '../shortener/keys/random-keys.js';
 import { createLinkCache } from '../shortener/link-cache.js';
 import { BUILTIN_RESERVED } from '../shortener/validate-alias.js';
 import { attachNotifierPipeline } from './notifier-pipeline.js';
+import { redisClickCounting } from './redis-clicks.js';
 
 /** How long the click journal stays owned by a process that stopped renewing it. */
 const JOURNAL_LEASE_TTL_MS = 30_000;
@@ -84,6 +86,8 @@ async function clickCounting(
   clock: Clock,
   logger: Logger,
   metrics: () => Metrics,
+  redis?: RedisHandle,
+  lifecycle?: Lifecycle,
 ): Promise<{ clicks: ClickRepository; recorder: ClickSink; journal?: JournaledClickRepository }> {
   // On SQLite the click flush runs raw prepared multi-row statements (bench/click-flush.ts).
   const writer = database.sqlite ? new SqliteClickRepository(database.db, database.sqlite) : new KyselyClickRepository(database.db, database.dialect);
@@ -101,6 +105,9 @@ async function clickCounting(
       logger.warn({ dropped: n }, 'click buffer full while flushes fail; clicks dropped');
     },
   });
+  if (config.CLICK_COUNTER === 'redis' && lifecycle) {
+    return { clicks: writer, recorder: redisClickCounting(config, database, redis, recorder, clock, logger, lifecycle, metrics) };
+  }
   if (!database.sqlite || !(writer instanceof SqliteClickRepository) || config.CLICK_COMPACT_INTERVAL_MS === 0) {
     return { clicks: writer, recorder };
   }
@@ -232,7 +239,7 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
   const inboxHub = new InboxHub();
   const inboxStore = new KyselyInbox(database.db);
   const links = new KyselyLinkRepository(database.db, database.dialect);
-  const { clicks, recorder, journal } = await clickCounting(config, database, clock, logger, () => metrics);
+  const { clicks, recorder, journal } = await clickCounting(config, database, clock, logger, () => metrics, redis, lifecycle);
   lifecycle.add('click recorder', recorder);
   // Gauges read the cache and buffer when scraped, after both exist.
   const metrics = new Metrics([
@@ -246,6 +253,11 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
       read: () => journal?.pendingRows() ?? 0,
     },
     { name: 'tny_click_compactions', help: 'Click journal compactions finished since start', read: () => journal?.compactions ?? 0 },
+    {
+      name: 'tny_click_redis_failures',
+      help: 'Click batches Redis did not take (CLICK_COUNTER=redis); their clicks were counted locally',
+      read: () => (recorder instanceof RedisClickCounter ? recorder.bufferStats().redisFailures : 0),
+    },
   ]);
   // The redirect cache: L1, plus with Redis an L2 behind a lease, pub/sub invalidation and
   // (CACHE_BLOOM) the Bloom filter of keys, filled before this resolves (docs/patterns/caching.md).

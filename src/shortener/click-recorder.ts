@@ -7,13 +7,19 @@ import { classifyUserAgent, referrerHost } from './user-agent.js';
 
 /** Where redirects count their clicks. */
 export interface ClickSink {
-  /** Counts one click; `now` saves a clock read when the caller already has the time. No I/O. */
-  record(link: Pick<Link, 'id' | 'maxClicks'>, referer: string | undefined, userAgent: string | undefined, now?: number): void;
+  /**
+   * Counts one click; `now` saves a clock read when the caller already has the time. No I/O.
+   * `key` (the link's short key) is kept by sinks that route clicks by it (Redis, ADR 7).
+   */
+  record(link: ClickedLink, referer: string | undefined, userAgent: string | undefined, now?: number): void;
   /** Writes every click recorded so far to rollups and counts. */
   flush(): Promise<void>;
   bufferStats(): ClickSinkStats;
   close(): Promise<void>;
 }
+
+/** What a sink needs of the clicked link. */
+export type ClickedLink = Pick<Link, 'id' | 'maxClicks'> & { key?: string };
 
 export interface ClickSinkStats {
   /** Aggregates (or links) with clicks waiting for the next write. */
@@ -93,16 +99,24 @@ export class ClickRecorder implements ClickSink {
   }
 
   /** Counts one click; `now` saves a clock read when the caller already has the time. */
-  record(
-    link: Pick<Link, 'id' | 'maxClicks'>,
-    referer: string | undefined,
-    userAgent: string | undefined,
-    now = this.clock.now(),
-  ): void {
+  record(link: ClickedLink, referer: string | undefined, userAgent: string | undefined, now = this.clock.now()): void {
     const { day, referrer, browser, os, bot } = this.dimensions.of(referer, userAgent, now);
     const addToCount = link.maxClicks === null;
-    const key = `${link.id}\u0000${day}\u0000${referrer}\u0000${browser}\u0000${os}\u0000${bot ? 1 : 0}\u0000${addToCount ? 1 : 0}`;
-    this.buffer.add(key, { linkId: link.id, day, referrer, browser, os, bot, clicks: 1, addToCount });
+    this.buffer.add(aggregateKey(link.id, day, referrer, browser, os, bot, addToCount), {
+      linkId: link.id,
+      day,
+      referrer,
+      browser,
+      os,
+      bot,
+      clicks: 1,
+      addToCount,
+    });
+  }
+
+  /** Counts clicks already aggregated elsewhere (e.g. ones Redis refused). */
+  add(a: ClickAggregate, addToCount: boolean): void {
+    this.buffer.add(aggregateKey(a.linkId, a.day, a.referrer, a.browser, a.os, a.bot, addToCount), { ...a, addToCount });
   }
 
   /** Writes every click recorded so far to rollups and counts. */
@@ -118,6 +132,10 @@ export class ClickRecorder implements ClickSink {
   close(): Promise<void> {
     return this.buffer.close();
   }
+}
+
+function aggregateKey(linkId: number, day: string, referrer: string, browser: string, os: string, bot: boolean, addToCount: boolean): string {
+  return `${linkId}\u0000${day}\u0000${referrer}\u0000${browser}\u0000${os}\u0000${bot ? 1 : 0}\u0000${addToCount ? 1 : 0}`;
 }
 
 function toBatch(entries: Map<string, PendingClick>): ClickBatch {

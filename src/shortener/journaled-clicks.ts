@@ -3,9 +3,8 @@ import { hostname } from 'node:os';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { IntervalTimers } from '../platform/cache/write-behind-buffer.js';
 import type { Clock } from '../platform/clock.js';
-import { ClickDimensioner, type ClickRecorder, type ClickSink, type ClickSinkStats } from './click-recorder.js';
+import { ClickDimensioner, type ClickedLink, type ClickRecorder, type ClickSink, type ClickSinkStats } from './click-recorder.js';
 import type { ClickAggregate, ClickBatch, LinkStats } from './clicks.js';
-import type { Link } from './link.js';
 import { PendingClicks } from './pending-clicks.js';
 import type { ClickRepository } from './ports.js';
 
@@ -160,7 +159,7 @@ export class JournaledClickRepository implements ClickRepository, ClickSink {
 
   // ---- ClickSink: the redirect's side ----
 
-  record(link: Pick<Link, 'id' | 'maxClicks'>, referer: string | undefined, userAgent: string | undefined, now = this.clock.now()): void {
+  record(link: ClickedLink, referer: string | undefined, userAgent: string | undefined, now = this.clock.now()): void {
     if (this.mode !== 'journal') {
       this.fallback.record(link, referer, userAgent, now);
       return;

@@ -16,41 +16,8 @@ export class KyselyClickRepository implements ClickRepository {
   ) {}
 
   async addClicks(batch: ClickBatch): Promise<void> {
-    const rollups = mergeRollups(batch.rollups);
-    const counts = [...batch.counts].filter(([, n]) => n !== 0).sort((a, b) => a[0] - b[0]);
-    const ids = [...new Set([...rollups.map((r) => r.link_id), ...counts.map(([id]) => id)])].sort((a, b) => a - b);
-    if (ids.length === 0) return;
-
-    await this.db.transaction().execute(async (trx) => {
-      // Which links still exist; on PostgreSQL also keep them from being deleted until commit,
-      // so the rollups' foreign keys cannot fail halfway.
-      const existing = new Set<number>();
-      for (const part of chunks(ids)) {
-        let q = trx.selectFrom('short_urls').select('id').where('id', 'in', part);
-        if (this.dialect === 'postgres') q = q.forKeyShare();
-        for (const row of await q.execute()) existing.add(Number(row.id));
-      }
-      for (const [id, n] of counts) {
-        if (!existing.has(id)) continue;
-        await trx
-          .updateTable('short_urls')
-          .set((eb) => ({ click_count: eb('click_count', '+', n) }))
-          .where('id', '=', id)
-          .execute();
-      }
-      const rows = rollups.filter((r) => existing.has(r.link_id));
-      for (const part of chunks(rows)) {
-        await trx
-          .insertInto('click_rollups')
-          .values(part)
-          .onConflict((oc) =>
-            oc
-              .columns(['link_id', 'day', 'referrer', 'browser', 'os', 'bot'])
-              .doUpdateSet((eb) => ({ clicks: eb('click_rollups.clicks', '+', eb.ref('excluded.clicks')) })),
-          )
-          .execute();
-      }
-    });
+    if (batch.rollups.length === 0 && batch.counts.size === 0) return;
+    await this.db.transaction().execute((trx) => writeClickBatch(trx, this.dialect, batch));
   }
 
   stats(linkId: number, fromDay: string, toDay: string, extra: readonly ClickAggregate[] = []): Promise<Omit<LinkStats, 'from' | 'to'>> {
@@ -68,6 +35,45 @@ export class KyselyClickRepository implements ClickRepository {
 
   settle(): Promise<void> {
     return Promise.resolve();
+  }
+}
+
+/**
+ * Adds a batch inside the caller's transaction (addClicks, or the Redis click flush, which
+ * writes its marker row in the same transaction). Rows of links deleted meanwhile are dropped.
+ */
+export async function writeClickBatch(trx: Kysely<Database>, dialect: SqlDialectName, batch: ClickBatch): Promise<void> {
+  const rollups = mergeRollups(batch.rollups);
+  const counts = [...batch.counts].filter(([, n]) => n !== 0).sort((a, b) => a[0] - b[0]);
+  const ids = [...new Set([...rollups.map((r) => r.link_id), ...counts.map(([id]) => id)])].sort((a, b) => a - b);
+  if (ids.length === 0) return;
+  // Which links still exist; on PostgreSQL also keep them from being deleted until commit,
+  // so the rollups' foreign keys cannot fail halfway.
+  const existing = new Set<number>();
+  for (const part of chunks(ids)) {
+    let q = trx.selectFrom('short_urls').select('id').where('id', 'in', part);
+    if (dialect === 'postgres') q = q.forKeyShare();
+    for (const row of await q.execute()) existing.add(Number(row.id));
+  }
+  for (const [id, n] of counts) {
+    if (!existing.has(id)) continue;
+    await trx
+      .updateTable('short_urls')
+      .set((eb) => ({ click_count: eb('click_count', '+', n) }))
+      .where('id', '=', id)
+      .execute();
+  }
+  const rows = rollups.filter((r) => existing.has(r.link_id));
+  for (const part of chunks(rows)) {
+    await trx
+      .insertInto('click_rollups')
+      .values(part)
+      .onConflict((oc) =>
+        oc
+          .columns(['link_id', 'day', 'referrer', 'browser', 'os', 'bot'])
+          .doUpdateSet((eb) => ({ clicks: eb('click_rollups.clicks', '+', eb.ref('excluded.clicks')) })),
+      )
+      .execute();
   }
 }
 

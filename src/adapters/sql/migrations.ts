@@ -352,6 +352,47 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
           .execute();
       },
     },
+    // Redis click counters (docs/adr/0007-redis-click-counters.md): a flush of the pending
+    // hash writes its clicks and this marker in one transaction, so a flush found again after
+    // a crash is known to be applied (marker present) or not (absent) — never applied twice.
+    '0009_click_flushes': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('click_flushes')
+          .addColumn('id', 'varchar(100)', (c) => c.primaryKey())
+          .addColumn('applied_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('click_flushes_applied_at').on('click_flushes').columns(['applied_at']).execute();
+      },
+    },
+    // Sagas (src/platform/saga, chapter §7.2): the durable step log that lets cross-shard bulk
+    // work resume after a crash or compensate after a failure.
+    '0010_sagas': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('saga_runs')
+          .addColumn('id', 'varchar(200)', (c) => c.primaryKey())
+          .addColumn('name', 'varchar(100)', (c) => c.notNull())
+          .addColumn('input', 'text', (c) => c.notNull())
+          .addColumn('state', 'varchar(20)', (c) => c.notNull())
+          .addColumn('error', 'text')
+          .addColumn('failed_step', 'integer')
+          .addColumn('steps', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('saga_runs_state').on('saga_runs').columns(['state', 'created_at']).execute();
+        await db.schema
+          .createTable('saga_steps')
+          .addColumn('run_id', 'varchar(200)', (c) => c.notNull().references('saga_runs.id').onDelete('cascade'))
+          .addColumn('idx', 'integer', (c) => c.notNull())
+          .addColumn('status', 'varchar(20)', (c) => c.notNull())
+          .addColumn('output', 'text')
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('saga_steps_pk', ['run_id', 'idx'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -234,6 +234,34 @@ export interface NotifierInboxTable {
   read_at: Big | null;
 }
 
+/** One row per Redis click flush applied (ADR 7): its marker, written in the flush's transaction. */
+export interface ClickFlushesTable {
+  id: string;
+  applied_at: Big;
+}
+
+/** A saga run (src/platform/saga): its input and state; its steps are saga_steps rows. */
+export interface SagaRunsTable {
+  id: string;
+  name: string;
+  input: string;
+  state: string;
+  error: string | null;
+  failed_step: number | null;
+  steps: number;
+  created_at: Big;
+  updated_at: Big;
+}
+
+/** One step of a saga run that got somewhere: done (with its output) or compensated. */
+export interface SagaStepsTable {
+  run_id: string;
+  idx: number;
+  status: string;
+  output: string | null;
+  updated_at: Big;
+}
+
 export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
@@ -246,6 +274,9 @@ export interface Database {
   click_journal: ClickJournalTable;
   click_journal_lease: ClickJournalLeaseTable;
   click_compaction: ClickCompactionTable;
+  click_flushes: ClickFlushesTable;
+  saga_runs: SagaRunsTable;
+  saga_steps: SagaStepsTable;
   queue_jobs: QueueJobsTable;
   notifier_recipients: NotifierRecipientsTable;
   notifier_contact_points: NotifierContactPointsTable;
