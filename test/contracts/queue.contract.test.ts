@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/platform/clock.js';
 import { LeaseLostError, QueueUsageError } from '../../src/platform/queue/errors.js';
@@ -7,13 +6,18 @@ import type { LeasedJob, Queue } from '../../src/platform/queue/types.js';
 import { runWorker } from '../../src/platform/queue/worker.js';
 import { exponentialBackoff } from '../../src/platform/resilience/backoff.js';
 import { RetryableError } from '../../src/platform/resilience/errors.js';
-import { memoryQueueFactory, sqliteQueueFactory, type QueueFactory, type QueueUnderTest } from '../helpers/queue.js';
+import { bullmqQueueFactory, memoryQueueFactory, sqliteQueueFactory, type QueueFactory, type QueueUnderTest } from '../helpers/queue.js';
+import { describeWithRedis } from '../helpers/redis.js';
 
-const workerFile = fileURLToPath(new URL('../helpers/queue-worker.ts', import.meta.url));
 const Q = 'jobs';
 
 for (const factory of [sqliteQueueFactory, memoryQueueFactory]) {
-  describe(`Queue contract: ${factory.name}`, () => {
+  describe(`Queue contract: ${factory.name}`, () => contract(factory));
+}
+describeWithRedis('Queue contract: bullmq', (url) => contract(bullmqQueueFactory(url)));
+
+function contract(factory: QueueFactory): void {
+  {
     let opened: QueueUnderTest[] = [];
     afterEach(async () => {
       for (const o of opened) await o.close();
@@ -362,7 +366,7 @@ for (const factory of [sqliteQueueFactory, memoryQueueFactory]) {
     });
 
     if (factory.shared) {
-      it('several connections on one file never lease a job twice while its lease is valid', async () => {
+      it('several connections on one store never lease a job twice while its lease is valid', async () => {
         const o = await open();
         const others: Queue[] = [o.queue];
         for (let i = 0; i < 3; i++) others.push(await o.reopen!());
@@ -381,7 +385,7 @@ for (const factory of [sqliteQueueFactory, memoryQueueFactory]) {
         expect(new Set(seen).size).toBe(400);
       });
 
-      it('several processes on one file never lease a job twice while its lease is valid', async () => {
+      it('several processes on one store never lease a job twice while its lease is valid', async () => {
         const o = await open();
         const enqueued = await o.queue.enqueueBatch(Q, Array.from({ length: 3000 }, (_, i) => ({ payload: i })));
         const startAt = Date.now() + 3000;
@@ -389,7 +393,7 @@ for (const factory of [sqliteQueueFactory, memoryQueueFactory]) {
           [1, 2, 3].map(
             () =>
               new Promise<string[]>((resolve, reject) => {
-                execFile(process.execPath, ['--import', 'tsx', workerFile, o.file!, Q, String(startAt)], { timeout: 30_000 }, (error, stdout, stderr) =>
+                execFile(process.execPath, ['--import', 'tsx', ...o.childArgs!(Q, startAt)], { timeout: 30_000 }, (error, stdout, stderr) =>
                   error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as string[]),
                 );
               }),
@@ -427,5 +431,5 @@ for (const factory of [sqliteQueueFactory, memoryQueueFactory]) {
         expect(again).toMatchObject({ id: job!.id, attempt: 2 });
       });
     }
-  });
+  }
 }
