@@ -20,8 +20,9 @@ export interface LinkRepository {
   /**
    * Counts one click on a link that has `max_clicks`, atomically:
    * `true` if the click was within the limit (and is now counted), `false` if the limit was reached.
+   * Takes the key as well as the id: the key finds the link's shard, where the id is meaningful.
    */
-  consumeLimitedClick(linkId: number): Promise<boolean>;
+  consumeLimitedClick(link: Pick<Link, 'id' | 'key'>): Promise<boolean>;
 }
 
 /** Click rollups and running counts, written by the write-behind buffer. */

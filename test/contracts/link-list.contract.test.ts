@@ -1,7 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { KyselyLinkRepository } from '../../src/adapters/sql/kysely-link-repository.js';
 import type { Link, LinkListQuery, NewLink } from '../../src/shortener/link.js';
-import { describeEachDatabase, useFreshDatabase } from '../helpers/databases.js';
+import { describeEachLinkStore, useFreshLinkStore } from '../helpers/databases.js';
 import { newLink, T0 } from '../helpers/new-link.js';
 
 const byCode = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -22,9 +21,9 @@ function expected(sort: 'created_at' | 'clicks', order: 'asc' | 'desc', keep: (l
   return (order === 'asc' ? asc : asc.reverse()).map((l) => l.key);
 }
 
-describeEachDatabase('LinkRepository.list contract', (factory) => {
-  const database = useFreshDatabase(factory);
-  const repo = () => new KyselyLinkRepository(database().db, database().dialect);
+describeEachLinkStore('LinkRepository.list contract', (factory) => {
+  const store = useFreshLinkStore(factory);
+  const repo = () => store().links;
 
   /** Walks every page; checks page sizes and that only the last page has no cursor. */
   async function allPages(query: Omit<LinkListQuery, 'after'>): Promise<Link[]> {
@@ -45,7 +44,7 @@ describeEachDatabase('LinkRepository.list contract', (factory) => {
     beforeEach(async () => {
       await repo().insertMany([...LINKS].reverse());
       for (const l of LINKS) {
-        await database().db.updateTable('short_urls').set({ click_count: l.clicks }).where('short_key', '=', l.key).execute();
+        await store().databaseOf(l.key).db.updateTable('short_urls').set({ click_count: l.clicks }).where('short_key', '=', l.key).execute();
       }
     });
 

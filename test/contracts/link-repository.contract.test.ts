@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { KyselyLinkRepository } from '../../src/adapters/sql/kysely-link-repository.js';
-import { describeEachDatabase, useFreshDatabase } from '../helpers/databases.js';
+import { describeEachLinkStore, useFreshLinkStore } from '../helpers/databases.js';
 import { newLink, T0 } from '../helpers/new-link.js';
 import { runSqlWorkers, WORKER_START_DELAY_MS } from '../helpers/spawn-sql-workers.js';
 
-describeEachDatabase('LinkRepository contract', (factory) => {
-  const database = useFreshDatabase(factory);
-  const repo = () => new KyselyLinkRepository(database().db, database().dialect);
+describeEachLinkStore('LinkRepository contract', (factory) => {
+  const store = useFreshLinkStore(factory);
+  const repo = () => store().links;
 
   describe('insert and findByKey', () => {
     it('stores every field and returns tags deduplicated and sorted', async () => {
@@ -35,7 +34,7 @@ describeEachDatabase('LinkRepository contract', (factory) => {
       const first = await repo().insert(newLink('dup', { tags: ['one'] }));
       expect(await repo().insert(newLink('dup', { url: 'https://other.example/', tags: ['two'] }))).toBe('conflict');
       expect(await repo().findByKey('dup')).toEqual(first);
-      const tags = await database().db.selectFrom('link_tags').select('tag').execute();
+      const tags = await store().databaseOf('dup').db.selectFrom('link_tags').select('tag').execute();
       expect(tags.map((t) => t.tag)).toEqual(['one']);
     });
   });
@@ -63,8 +62,12 @@ describeEachDatabase('LinkRepository contract', (factory) => {
       const results = await repo().insertMany(links);
       expect(results.filter((r) => r === 'conflict')).toHaveLength(0);
       expect((await repo().findByKey('k1232'))?.tags).toEqual(['t2']);
-      const n = await database().db.selectFrom('short_urls').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-      expect(Number(n.n)).toBe(1234);
+      let n = 0;
+      for (const d of store().databases) {
+        const row = await d.db.selectFrom('short_urls').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+        n += Number(row.n);
+      }
+      expect(n).toBe(1234);
     });
 
     it('returns an empty list for an empty batch', async () => {
@@ -95,15 +98,17 @@ describeEachDatabase('LinkRepository contract', (factory) => {
       const kept = await repo().insert(newLink('kept', { tags: ['a'] }));
       if (gone === 'conflict' || kept === 'conflict') throw new Error('unexpected conflict');
       const rollup = { day: '2026-01-01', referrer: '', browser: 'Firefox', os: 'Linux', bot: 0, clicks: 3 };
-      await database().db.insertInto('click_rollups').values([{ ...rollup, link_id: gone.id }, { ...rollup, link_id: kept.id }]).execute();
+      await store().databaseOf('gone').db.insertInto('click_rollups').values({ ...rollup, link_id: gone.id }).execute();
+      await store().databaseOf('kept').db.insertInto('click_rollups').values({ ...rollup, link_id: kept.id }).execute();
 
       expect(await repo().delete('gone')).toBe(true);
       expect(await repo().delete('gone')).toBe(false);
       expect(await repo().findByKey('gone')).toBeUndefined();
-      const db = database().db;
+      const db = store().databaseOf('gone').db;
       expect(await db.selectFrom('link_tags').select('link_id').where('link_id', '=', gone.id).execute()).toEqual([]);
       expect(await db.selectFrom('click_rollups').select('link_id').where('link_id', '=', gone.id).execute()).toEqual([]);
-      expect((await db.selectFrom('click_rollups').select('clicks').where('link_id', '=', kept.id).execute()).length).toBe(1);
+      const keptDb = store().databaseOf('kept').db;
+      expect((await keptDb.selectFrom('click_rollups').select('clicks').where('link_id', '=', kept.id).execute()).length).toBe(1);
       expect((await repo().findByKey('kept'))?.tags).toEqual(['a']);
     });
   });
@@ -137,7 +142,7 @@ describeEachDatabase('LinkRepository contract', (factory) => {
     it('admits exactly max_clicks of 50 concurrent clicks', async () => {
       const link = await repo().insert(newLink('lim', { maxClicks: 10 }));
       if (link === 'conflict') throw new Error('unexpected conflict');
-      const results = await Promise.all(Array.from({ length: 50 }, () => repo().consumeLimitedClick(link.id)));
+      const results = await Promise.all(Array.from({ length: 50 }, () => repo().consumeLimitedClick(link)));
       expect(results.filter(Boolean)).toHaveLength(10);
       expect((await repo().findByKey('lim'))?.clickCount).toBe(10);
     });
@@ -145,9 +150,9 @@ describeEachDatabase('LinkRepository contract', (factory) => {
     it('admits exactly max_clicks across two connections', async () => {
       const link = await repo().insert(newLink('lim2', { maxClicks: 7 }));
       if (link === 'conflict') throw new Error('unexpected conflict');
-      const other = new KyselyLinkRepository((await database().connectAgain()).db, database().dialect);
+      const other = await store().connectAgain();
       const results = await Promise.all(
-        Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? repo() : other).consumeLimitedClick(link.id)),
+        Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? repo() : other).consumeLimitedClick(link)),
       );
       expect(results.filter(Boolean)).toHaveLength(7);
       expect((await repo().findByKey('lim2'))?.clickCount).toBe(7);
@@ -157,8 +162,8 @@ describeEachDatabase('LinkRepository contract', (factory) => {
       const link = await repo().insert(newLink('lim3', { maxClicks: 25 }));
       if (link === 'conflict') throw new Error('unexpected conflict');
       const startAt = Date.now() + WORKER_START_DELAY_MS;
-      const task = { op: 'consume' as const, linkId: link.id, times: 20, startAt };
-      const results = await runSqlWorkers<boolean>(database().location, [task, task, task]);
+      const task = { op: 'consume' as const, linkId: link.id, key: link.key, times: 20, startAt };
+      const results = await runSqlWorkers<boolean>(store().databaseOf('lim3').location, [task, task, task]);
       expect(results.flat().filter(Boolean)).toHaveLength(25);
       expect((await repo().findByKey('lim3'))?.clickCount).toBe(25);
     });
@@ -166,8 +171,8 @@ describeEachDatabase('LinkRepository contract', (factory) => {
     it('refuses links without a limit and unknown ids, counting nothing', async () => {
       const link = await repo().insert(newLink('free'));
       if (link === 'conflict') throw new Error('unexpected conflict');
-      expect(await repo().consumeLimitedClick(link.id)).toBe(false);
-      expect(await repo().consumeLimitedClick(link.id + 1000)).toBe(false);
+      expect(await repo().consumeLimitedClick(link)).toBe(false);
+      expect(await repo().consumeLimitedClick({ id: link.id + 1000, key: link.key })).toBe(false);
       expect((await repo().findByKey('free'))?.clickCount).toBe(0);
     });
   });

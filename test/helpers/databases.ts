@@ -10,6 +10,10 @@ import { openPostgres } from '../../src/adapters/postgres/open-postgres.js';
 import { migrateToLatest } from '../../src/adapters/sql/migrations.js';
 import type { Database, SqlDialectName } from '../../src/adapters/sql/schema.js';
 import { openSqlite } from '../../src/adapters/sqlite/open-sqlite.js';
+import { ShardedLinkRepository } from '../../src/adapters/sharding/sharded-link-repository.js';
+import { ShardSet, type Shard } from '../../src/adapters/sharding/shard-set.js';
+import { KyselyLinkRepository } from '../../src/adapters/sql/kysely-link-repository.js';
+import type { LinkRepository } from '../../src/shortener/ports.js';
 
 /** Where a database lives, so another connection or process can reach the same one. */
 export type DatabaseLocation = { dialect: 'sqlite'; file: string } | { dialect: 'postgres'; url: string; schema: string };
@@ -156,6 +160,145 @@ export function useFreshDatabase(factory: DatabaseFactory): () => TestDatabase {
   });
   return () => {
     if (!current) throw new Error('no test database: call inside a test');
+    return current;
+  };
+}
+
+// ---- Sharded PostgreSQL (docs/sharding.md): several fresh schemas as one ShardSet ----
+
+/** A ShardSet over `n` fresh schemas of one PostgreSQL database, each a TestDatabase. */
+export interface TestShards {
+  shards: TestDatabase[];
+  set: ShardSet;
+  /** Another set over independent pools to the same shards (as a second process would have). */
+  connectAgain(): Promise<ShardSet>;
+  close(): Promise<void>;
+}
+
+function asShards(dbs: { db: Kysely<Database> }[]): Shard[] {
+  return dbs.map((d, index) => ({
+    name: `s${index}`,
+    index,
+    label: `test shard s${index}`,
+    database: { db: d.db, dialect: 'postgres' as const, close: async () => {} },
+  }));
+}
+
+export async function openTestShards(url: string, n: number): Promise<TestShards> {
+  const factory = postgresFactory(url);
+  const shards: TestDatabase[] = [];
+  try {
+    for (let i = 0; i < n; i++) shards.push(await factory.open());
+    const set = await ShardSet.prepare(asShards(shards));
+    return {
+      shards,
+      set,
+      async connectAgain() {
+        return ShardSet.prepare(asShards(await Promise.all(shards.map((s) => s.connectAgain()))));
+      },
+      async close() {
+        for (const s of shards) await s.close();
+      },
+    };
+  } catch (error) {
+    for (const s of shards) await s.close();
+    throw error;
+  }
+}
+
+/** Shards the sharded suites use: three, as in a small real deployment. */
+export const TEST_SHARD_COUNT = 3;
+
+/**
+ * Registers `body` against a 3-shard set when DATABASE_URL_TEST is set (a failing test under
+ * TNY_REQUIRE_SERVICES=1 when it is not), like the PostgreSQL half of describeEachDatabase.
+ */
+export function describeSharded(title: string, body: (open: () => Promise<TestShards>) => void): void {
+  const url = process.env.DATABASE_URL_TEST;
+  if (url) {
+    describe(`${title} [postgres x${TEST_SHARD_COUNT} shards]`, () => body(() => openTestShards(url, TEST_SHARD_COUNT)));
+  } else if (process.env.TNY_REQUIRE_SERVICES === '1') {
+    describe(`${title} [postgres x${TEST_SHARD_COUNT} shards]`, () => {
+      it('has a PostgreSQL to run against', () => {
+        throw new Error('DATABASE_URL_TEST is not set but TNY_REQUIRE_SERVICES=1 requires the sharded suites');
+      });
+    });
+  } else {
+    console.warn(`[tny] DATABASE_URL_TEST not set: sharded variant of "${title}" not run`);
+  }
+}
+
+/** A link store for the LinkRepository contract suites: one database, or a shard set. */
+export interface LinkStore {
+  links: LinkRepository;
+  dialect: SqlDialectName;
+  /** The database that holds (or would hold) `key`. */
+  databaseOf(key: string): TestDatabase;
+  /** Every database of the store. */
+  databases: TestDatabase[];
+  /** A repository over independent connections to the same store. */
+  connectAgain(): Promise<LinkRepository>;
+  close(): Promise<void>;
+}
+
+export interface LinkStoreFactory {
+  name: string;
+  open(): Promise<LinkStore>;
+}
+
+function singleStore(factory: DatabaseFactory): LinkStoreFactory {
+  return {
+    name: factory.name,
+    async open() {
+      const d = await factory.open();
+      return {
+        links: new KyselyLinkRepository(d.db, d.dialect),
+        dialect: d.dialect,
+        databaseOf: () => d,
+        databases: [d],
+        connectAgain: async () => new KyselyLinkRepository((await d.connectAgain()).db, d.dialect),
+        close: () => d.close(),
+      };
+    },
+  };
+}
+
+function shardedStore(url: string): LinkStoreFactory {
+  return {
+    name: `postgres x${TEST_SHARD_COUNT} shards`,
+    async open() {
+      const t = await openTestShards(url, TEST_SHARD_COUNT);
+      return {
+        links: new ShardedLinkRepository(t.set),
+        dialect: 'postgres',
+        databaseOf: (key) => t.shards[t.set.shardFor(key).index]!,
+        databases: t.shards,
+        connectAgain: async () => new ShardedLinkRepository(await t.connectAgain()),
+        close: () => t.close(),
+      };
+    },
+  };
+}
+
+/** Registers `body` for SQLite, PostgreSQL and a 3-shard PostgreSQL set (the latter two as describeEachDatabase). */
+export function describeEachLinkStore(title: string, body: (factory: LinkStoreFactory) => void): void {
+  describeEachDatabase(title, (factory) => body(singleStore(factory)));
+  describeSharded(title, () => body(shardedStore(process.env.DATABASE_URL_TEST!)));
+}
+
+/** A fresh link store per test. */
+export function useFreshLinkStore(factory: LinkStoreFactory): () => LinkStore {
+  let current: LinkStore | undefined;
+  beforeEach(async () => {
+    current = await factory.open();
+  });
+  afterEach(async () => {
+    const done = current;
+    current = undefined;
+    await done?.close();
+  });
+  return () => {
+    if (!current) throw new Error('no link store: call inside a test');
     return current;
   };
 }

@@ -9,7 +9,7 @@ import { connect, type DatabaseLocation } from './databases.js';
 
 export type WorkerTask =
   | { op: 'lease'; name: string; size: number; times: number; startAt: number }
-  | { op: 'consume'; linkId: number; times: number; startAt: number };
+  | { op: 'consume'; linkId: number; key: string; times: number; startAt: number };
 
 async function main(): Promise<void> {
   const location = JSON.parse(process.argv[2] ?? '') as DatabaseLocation;
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     const run =
       task.op === 'lease'
         ? () => new KyselyIdSequence(connection.db).lease(task.name, task.size)
-        : () => new KyselyLinkRepository(connection.db, location.dialect).consumeLimitedClick(task.linkId);
+        : () => new KyselyLinkRepository(connection.db, location.dialect).consumeLimitedClick({ id: task.linkId, key: task.key });
     // A few in flight at a time, so statements of this process interleave with the others'.
     await Promise.all(
       Array.from({ length: 4 }, async () => {

@@ -111,11 +111,11 @@ export class KyselyLinkRepository implements LinkRepository {
   }
 
   /** One conditional UPDATE: the check and the increment cannot be split by another click. */
-  async consumeLimitedClick(linkId: number): Promise<boolean> {
+  async consumeLimitedClick(link: Pick<Link, 'id' | 'key'>): Promise<boolean> {
     const result = await this.db
       .updateTable('short_urls')
       .set((eb) => ({ click_count: eb('click_count', '+', 1) }))
-      .where('id', '=', linkId)
+      .where('id', '=', link.id)
       .where('max_clicks', 'is not', null)
       .whereRef('click_count', '<', 'max_clicks')
       .executeTakeFirst();

@@ -54,7 +54,7 @@ export async function follow(ctx: ShortenerContext, link: Link, click: ClickCont
   if (gone) return { kind: 'gone', reason: gone };
   if (link.maxClicks !== null) {
     // Counting requests take a click atomically; a HEAD only looks (at a possibly stale count).
-    const within = click.count ? await ctx.links.consumeLimitedClick(link.id) : link.clickCount < link.maxClicks;
+    const within = click.count ? await ctx.links.consumeLimitedClick(link) : link.clickCount < link.maxClicks;
     if (!within) return { kind: 'gone', reason: 'click_limit' };
   }
   return redirectTo(ctx, link, click, now);
