@@ -71,8 +71,8 @@ export class ReplicaRoutedLinkRepository implements LinkRepository {
     return out;
   }
 
-  consumeLimitedClick(linkId: number): Promise<boolean> {
-    return this.primary.consumeLimitedClick(linkId);
+  consumeLimitedClick(link: Pick<Link, 'id' | 'key'>): Promise<boolean> {
+    return this.primary.consumeLimitedClick(link);
   }
 
   async findByKey(key: string): Promise<Link | undefined> {
