@@ -14,9 +14,9 @@ export const DEFAULT_MAX_SUBSCRIBERS_PER_RECIPIENT = 8;
  * In-process publish/subscribe of new inbox messages, keyed by (account, recipient). Enough
  * for the embedded default, where the process that stores a message also serves its streams.
  * With several api/worker processes a message stored by a worker must reach streams held by
- * api processes: that needs Redis pub/sub behind this same interface (not built yet). Nothing
- * is lost meanwhile: a client that reconnects with Last-Event-ID gets the missed messages from
- * the database.
+ * api processes: RedisInboxHub (src/adapters/redis/redis-inbox-hub.ts, used with REDIS_URL)
+ * relays it over Redis pub/sub. A client that missed something (pub/sub is at-most-once)
+ * reconnects with Last-Event-ID and gets it from the database.
  *
  * Subscribers per recipient are bounded, so one recipient id cannot hold unbounded sockets and
  * memory. A listener that throws is removed and does not stop delivery to the others.
