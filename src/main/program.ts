@@ -3,6 +3,7 @@ import { keysCommand } from '../cli/keys.js';
 import { linksCommand } from '../cli/links.js';
 import { migrateCommand } from '../cli/migrate.js';
 import { createRuntime } from '../cli/runtime.js';
+import { parseRole } from './roles.js';
 import { serve } from './serve.js';
 
 /**
@@ -19,11 +20,11 @@ export function buildProgram(runtime = createRuntime()): Command {
     });
   program
     .command('serve')
-    .description('serve the HTTP API and redirects (all roles in one process)')
-    .option('--role <role>', 'which roles to run (only "all" for now)', 'all')
-    .action(async (opts: { role: string }) => {
-      if (opts.role !== 'all') runtime.io.fail(`unknown role "${opts.role}" (this version runs only "all")`);
-      await serve(runtime.config());
+    .description('serve the HTTP API and redirects, deliver notifications, or both (--role)')
+    .option('--role <role>', 'api (API and redirects), worker (deliveries and background jobs; health and metrics only) or all (default: TNY_ROLE, all)')
+    .action(async (opts: { role?: string }) => {
+      const config = runtime.config();
+      await serve(config, opts.role === undefined ? config.TNY_ROLE : parseRole(opts.role));
     });
   migrateCommand(program, runtime);
   keysCommand(program, runtime);
