@@ -38,6 +38,8 @@ export class RedisInboxHub extends InboxHub {
     subscriber.on('message', (channel: string, raw: string) => {
       if (channel === hub.channel) hub.receive(raw);
     });
+    // A duplicate() of a lazyConnect connection without an offline queue must connect first.
+    if (subscriber.status === 'wait') await subscriber.connect();
     await subscriber.subscribe(hub.channel);
     return hub;
   }

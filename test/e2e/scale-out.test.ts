@@ -1,0 +1,187 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, freePort, killAll, spawnTny, type TnyProcess } from '../helpers/tny-process.js';
+
+/**
+ * The issue's proof, with real processes: 2 api processes and 1 worker on PostgreSQL and Redis
+ * (scale-out mode), as an operator would run them behind a load balancer.
+ * PostgreSQL: a throwaway database on DATABASE_URL_TEST's server; Redis: REDIS_URL_TEST under a
+ * random prefix.
+ */
+const TOKEN = /tny_[0-9A-Za-z]{12}_[0-9A-Za-z]{32}/;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Served extends TnyProcess {
+  baseUrl: string;
+  port: number;
+}
+
+const pgServer = process.env.DATABASE_URL_TEST;
+const redisUrl = process.env.REDIS_URL_TEST;
+const required = process.env.TNY_REQUIRE_SERVICES === '1';
+
+describe.runIf(Boolean(pgServer && redisUrl) || required)('scale-out: 2 api processes + 1 worker on PostgreSQL and Redis (real processes)', () => {
+  const dbName = `tny_e2e_${randomBytes(4).toString('hex')}`;
+  const prefix = `tnytest:${randomBytes(4).toString('hex')}:`;
+  let env: Record<string, string>;
+  let api1: Served;
+  let api2: Served;
+  let worker: Served;
+  let key: string;
+
+  async function serve(role: string, port?: number): Promise<Served> {
+    const p = port ?? (await freePort());
+    const baseUrl = `http://127.0.0.1:${p}`;
+    const proc = spawnTny(['serve', '--role', role], { ...env, HOST: '127.0.0.1', PORT: String(p), BASE_URL: baseUrl });
+    let exited = false;
+    void proc.exited.then(() => (exited = true));
+    for (const deadline = Date.now() + 20_000; ; ) {
+      if (exited) throw new Error(`tny serve --role ${role} exited:\n${proc.stdout()}\n${proc.stderr()}`);
+      if (await fetch(`${baseUrl}/health`).then((r) => r.ok, () => false)) return { ...proc, baseUrl, port: p };
+      if (Date.now() > deadline) throw new Error(`tny serve --role ${role} did not answer /health:\n${proc.stderr()}`);
+      await sleep(25);
+    }
+  }
+  const call = async (server: Served, method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${server.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as { data?: any; error?: any }) : {} };
+  };
+  const resolve = (server: Served, k: string) => fetch(`${server.baseUrl}/${k}`, { redirect: 'manual' }).then((r) => ({ status: r.status, location: r.headers.get('location') }));
+
+  beforeAll(async () => {
+    if (!pgServer || !redisUrl) throw new Error('DATABASE_URL_TEST and REDIS_URL_TEST are required (TNY_REQUIRE_SERVICES=1)');
+    assertBuilt();
+    const admin = new pg.Client({ connectionString: pgServer });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${dbName}`);
+    await admin.end();
+    const url = new URL(pgServer);
+    url.pathname = `/${dbName}`;
+    env = {
+      DATABASE_URL: url.toString(),
+      REDIS_URL: redisUrl,
+      CACHE_REDIS_PREFIX: `${prefix}cache:`,
+      CLICK_COUNTER: 'redis',
+      QUEUE: 'bullmq',
+      QUEUE_REDIS_PREFIX: `${prefix}q`,
+      CLICK_REDIS_PREFIX: `{${prefix}clicks}:`,
+      CLICK_FLUSH_INTERVAL_MS: '200',
+      RATE_LIMIT_REDIS_PREFIX: `${prefix}rl:`,
+      RATE_LIMIT_WRITE_BURST: '100000',
+      RATE_LIMIT_WRITE_PER_SECOND: '100000',
+      LOG_LEVEL: 'warn',
+    };
+    // The first process migrates and prints the admin key; the others start on a ready database.
+    api1 = await serve('api');
+    key = TOKEN.exec(api1.stdout())?.[0] ?? '';
+    expect(key).toMatch(TOKEN);
+    [api2, worker] = await Promise.all([serve('api'), serve('worker')]);
+  }, 90_000);
+
+  afterAll(async () => {
+    await killAll();
+    if (redisUrl) {
+      const r = new Redis(redisUrl);
+      let cursor = '0';
+      do {
+        const [next, keys] = await r.scan(cursor, 'MATCH', `*${prefix}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await r.del(...keys);
+      } while (cursor !== '0');
+      r.disconnect();
+    }
+    if (pgServer) {
+      const admin = new pg.Client({ connectionString: pgServer });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await admin.end();
+    }
+  }, 30_000);
+
+  it('a link created through one api process resolves through the other', async () => {
+    const created = await call(api1, 'POST', '/api/v1/links', { url: 'https://example.com/one', alias: 'one-link' });
+    expect(created.status).toBe(201);
+    expect(await resolve(api2, 'one-link')).toEqual({ status: 301, location: 'https://example.com/one' }); // 301: the default redirect status
+    // The worker serves no redirects and no API.
+    expect((await resolve(worker, 'one-link')).status).toBe(404);
+  });
+
+  it('an edit on api-1 is seen by api-2 within 100 ms, although api-2 had the link cached', async () => {
+    expect((await call(api1, 'POST', '/api/v1/links', { url: 'https://example.com/before', alias: 'edit-me' })).status).toBe(201);
+    for (let i = 0; i < 3; i++) expect((await resolve(api2, 'edit-me')).location).toBe('https://example.com/before');
+    const edited = await call(api1, 'PATCH', '/api/v1/links/edit-me', { url: 'https://example.com/after' });
+    expect(edited.status).toBe(200);
+    const t0 = performance.now();
+    let location: string | null = null;
+    while (performance.now() - t0 < 1000) {
+      location = (await resolve(api2, 'edit-me')).location;
+      if (location === 'https://example.com/after') break;
+      await sleep(5);
+    }
+    const ms = performance.now() - t0;
+    console.log(`scale-out: api-2 saw the edit ${ms.toFixed(1)} ms after api-1 answered`);
+    expect(location).toBe('https://example.com/after');
+    expect(ms).toBeLessThan(100);
+  });
+
+  it('clicks on both api processes are counted exactly once (Redis counters, flushed to PostgreSQL)', async () => {
+    expect((await call(api1, 'POST', '/api/v1/links', { url: 'https://example.com/clicks', alias: 'clicky' })).status).toBe(201);
+    const N = 300;
+    await Promise.all(Array.from({ length: N }, (_, i) => resolve(i % 2 === 0 ? api1 : api2, 'clicky')));
+    let count = 0;
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+      const got = await call(api2, 'GET', '/api/v1/links/clicky');
+      count = got.body.data?.click_count ?? 0;
+      if (count >= N) break;
+      await sleep(100);
+    }
+    await sleep(600); // three more flush intervals: nothing may be added twice
+    expect((await call(api1, 'GET', '/api/v1/links/clicky')).body.data?.click_count).toBe(N);
+    expect(count).toBe(N);
+  });
+
+  it('an api process SIGKILLed under load loses no accepted request: every 201 is a link the other process resolves', async () => {
+    const accepted: string[] = [];
+    let failed = 0;
+    let stop = false;
+    const load = Promise.all(
+      Array.from({ length: 8 }, async (_, c) => {
+        for (let i = 0; !stop; i++) {
+          const alias = `kill-${c}-${i}`;
+          try {
+            const r = await call(api1, 'POST', '/api/v1/links', { url: `https://example.com/${alias}`, alias });
+            if (r.status === 201) accepted.push(alias);
+            else failed += 1;
+          } catch {
+            failed += 1; // the connection died with the process
+            await sleep(20);
+          }
+        }
+      }),
+    );
+    await sleep(700);
+    api1.child.kill('SIGKILL');
+    await api1.exited;
+    await sleep(200);
+    stop = true;
+    await load;
+    expect(accepted.length).toBeGreaterThan(20);
+    expect(failed).toBeGreaterThan(0);
+    const missing: string[] = [];
+    for (const alias of accepted) {
+      const r = await resolve(api2, alias);
+      if (r.status !== 301 || r.location !== `https://example.com/${alias}`) missing.push(alias);
+    }
+    console.log(`scale-out: ${accepted.length} links accepted by api-1 before and while it was killed, ${failed} requests failed with it; missing on api-2: ${missing.length}`);
+    expect(missing).toEqual([]);
+    api1 = await serve('api', api1.port);
+    expect((await resolve(api1, accepted[0]!)).status).toBe(301);
+  });
+});
