@@ -45,10 +45,10 @@ describe('start-up checks (real processes)', () => {
       /^tny: DATABASE_URL: cannot reach PostgreSQL at 127\.0\.0\.1:\d+\/tny \(.*ECONNREFUSED/,
     ],
     [
-      'DATABASE_SHARDS with one unreachable entry',
+      'DATABASE_SHARDS with unreachable entries (the first is named)',
       ['serve'],
-      () => ({ DATABASE_SHARDS: `${process.env.DATABASE_URL_TEST ?? 'postgres://postgres@127.0.0.1:5432/test'},postgres://tny:hunter2@127.0.0.1:${closedPort}/s1` }),
-      /^tny: DATABASE_SHARDS \(entry 1, s1\): cannot reach PostgreSQL at 127\.0\.0\.1:\d+\/s1/,
+      () => ({ DATABASE_SHARDS: `postgres://tny:hunter2@127.0.0.1:${closedPort}/s0,postgres://tny:hunter2@127.0.0.1:${closedPort}/s1` }),
+      /^tny: DATABASE_SHARDS \(entry 0, s0\): cannot reach PostgreSQL at 127\.0\.0\.1:\d+\/s0/,
     ],
     ['REDIS_URL unreachable', ['serve'], () => ({ REDIS_URL: `redis://:hunter2@127.0.0.1:${closedPort}` }), /^tny: REDIS_URL: cannot reach Redis at 127\.0\.0\.1:\d+ \(.*ECONNREFUSED/],
     ['an unknown --role', ['serve', '--role', 'cron'], () => ({}), /^tny: --role: must be one of api, worker, all, got "cron"/],
