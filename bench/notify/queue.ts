@@ -1,7 +1,8 @@
 /**
  * The durable queue: tny's SQLite adapter (embedded default) against BullMQ 6 on Redis (the
- * scale-out engine and the usual Node baseline), in the same process, rounds alternating
- * which goes first.
+ * scale-out engine and the usual Node baseline), and tny's BullMQ adapter (BullmqQueue with
+ * runWorker: the port's semantics on BullMQ's keys) against raw BullMQ to show the adapter's
+ * overhead, in the same process, rounds rotating which goes first.
  *
  *   npx tsx bench/notify/queue.ts
  *
@@ -27,7 +28,9 @@ import { Redis } from 'ioredis';
 import { migrateToLatest } from '../../src/adapters/sql/migrations.js';
 import { openSqlite } from '../../src/adapters/sqlite/open-sqlite.js';
 import { SqliteQueue } from '../../src/adapters/sqlite/sqlite-queue.js';
+import type { Queue } from '../../src/platform/queue/types.js';
 import { runWorker } from '../../src/platform/queue/worker.js';
+import { BullmqQueue } from '../../src/adapters/bullmq/bullmq-queue.js';
 import { describeMachine, machineLine } from '../lib/machine.js';
 import { fmt, fmtInt, median, round } from '../lib/stats.js';
 
@@ -71,33 +74,56 @@ async function tnyRound(): Promise<RoundResult> {
   await migrateToLatest(handle.db, 'sqlite');
   const queue = new SqliteQueue(handle.db, handle.raw);
   try {
-    const t0 = performance.now();
-    await pool(JOBS, IN_FLIGHT, (i) => queue.enqueue('bench', { i }));
-    const t1 = performance.now();
-    let done = 0;
-    const worker = runWorker(queue, 'bench', () => {
-      done += 1;
-      return Promise.resolve();
-    }, { concurrency: CONCURRENCY, waitMs: 1000 });
-    await until(() => worker.stats.acked === JOBS);
-    const t2 = performance.now();
-    await worker.close();
-    if (done !== JOBS) throw new Error(`tny processed ${done} of ${JOBS}`);
-    let deep = Number.NaN;
-    if (DEPTH > 0) {
-      for (const chunk of chunks(DEPTH)) await queue.enqueueBatch('deep', chunk.map((i) => ({ payload: { i } })));
-      const t3 = performance.now();
-      const drain = runWorker(queue, 'deep', () => Promise.resolve(), { concurrency: CONCURRENCY, waitMs: 1000 });
-      await until(() => drain.stats.acked >= JOBS);
-      deep = (drain.stats.acked * 1000) / (performance.now() - t3);
-      await drain.close();
-    }
-    return { ...rates(t0, t1, t2), deepProcessPerS: deep };
+    return await portRound(queue);
   } finally {
     await queue.close();
     await handle.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** tny's BullMQ adapter: the same port calls as the SQLite round, on Redis (a fresh key prefix per round). */
+async function tnyBullRound(): Promise<RoundResult> {
+  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = new BullmqQueue(redis, { prefix });
+  try {
+    return await portRound(queue);
+  } finally {
+    await queue.close();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    redis.disconnect();
+  }
+}
+
+async function portRound(queue: Queue): Promise<RoundResult> {
+  const t0 = performance.now();
+  await pool(JOBS, IN_FLIGHT, (i) => queue.enqueue('bench', { i }));
+  const t1 = performance.now();
+  let done = 0;
+  const worker = runWorker(queue, 'bench', () => {
+    done += 1;
+    return Promise.resolve();
+  }, { concurrency: CONCURRENCY, waitMs: 1000 });
+  await until(() => worker.stats.acked === JOBS);
+  const t2 = performance.now();
+  await worker.close();
+  if (done !== JOBS) throw new Error(`tny processed ${done} of ${JOBS}`);
+  let deep = Number.NaN;
+  if (DEPTH > 0) {
+    for (const chunk of chunks(DEPTH)) await queue.enqueueBatch('deep', chunk.map((i) => ({ payload: { i } })));
+    const t3 = performance.now();
+    const drain = runWorker(queue, 'deep', () => Promise.resolve(), { concurrency: CONCURRENCY, waitMs: 1000 });
+    await until(() => drain.stats.acked >= JOBS);
+    deep = (drain.stats.acked * 1000) / (performance.now() - t3);
+    await drain.close();
+  }
+  return { ...rates(t0, t1, t2), deepProcessPerS: deep };
 }
 
 async function bullRound(): Promise<RoundResult> {
@@ -149,6 +175,7 @@ function rates(t0: number, t1: number, t2: number): Omit<RoundResult, 'deepProce
 const subjects = [
   { name: 'tny-sqlite', run: tnyRound },
   { name: 'bullmq', run: bullRound },
+  { name: 'tny-bullmq', run: tnyBullRound },
 ] as const;
 
 async function main(): Promise<void> {
@@ -162,8 +189,9 @@ async function main(): Promise<void> {
   const results = new Map<string, RoundResult[]>(subjects.map((s) => [s.name, []]));
   await bullRound(); // warm-up: JIT, Lua script loading
   await tnyRound();
+  await tnyBullRound();
   for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 === 0 ? subjects : [...subjects].reverse();
+    const order = subjects.map((_, i) => subjects[(i + r) % subjects.length]!);
     for (const s of order) {
       const res = await s.run();
       results.get(s.name)?.push(res);
@@ -172,19 +200,30 @@ async function main(): Promise<void> {
   }
   const tny = results.get('tny-sqlite') ?? [];
   const bull = results.get('bullmq') ?? [];
+  const adapter = results.get('tny-bullmq') ?? [];
   const metrics = ['enqueuePerS', 'processPerS', 'endToEndPerS', 'deepProcessPerS'] as const;
+  const ratio = (a: RoundResult[], b: RoundResult[], m: (typeof metrics)[number]) => ({
+    ratioOfMedians: round(median(a.map((x) => x[m])) / median(b.map((x) => x[m])), 2),
+    medianPerRoundRatio: round(median(a.map((x, i) => x[m] / (b[i]?.[m] ?? Number.NaN))), 2),
+  });
   const summary = Object.fromEntries(
-    metrics.map((m) => {
-      const t = median(tny.map((x) => x[m]));
-      const b = median(bull.map((x) => x[m]));
-      const perRound = median(tny.map((x, i) => x[m] / (bull[i]?.[m] ?? Number.NaN)));
-      return [m, { tny: round(t, 0), bullmq: round(b, 0), ratioOfMedians: round(t / b, 2), medianPerRoundRatio: round(perRound, 2) }];
-    }),
+    metrics.map((m) => [
+      m,
+      {
+        tny: round(median(tny.map((x) => x[m])), 0),
+        bullmq: round(median(bull.map((x) => x[m])), 0),
+        tnyBullmq: round(median(adapter.map((x) => x[m])), 0),
+        ...ratio(tny, bull, m),
+        adapterVsBullmq: ratio(adapter, bull, m),
+      },
+    ]),
   );
-  console.log('\nmedians (jobs/s)        tny-sqlite     bullmq   tny/bullmq (per-round median)');
+  console.log('\nmedians (jobs/s)        tny-sqlite     bullmq tny-bullmq   tny-sqlite/bullmq (per round)   tny-bullmq/bullmq (per round)');
   for (const m of metrics) {
-    const s = summary[m] as { tny: number; bullmq: number; ratioOfMedians: number; medianPerRoundRatio: number };
-    console.log(`  ${m.padEnd(20)} ${fmtInt(s.tny).padStart(10)} ${fmtInt(s.bullmq).padStart(10)}   ${fmt(s.ratioOfMedians)}× (${fmt(s.medianPerRoundRatio)}×)`);
+    const s = summary[m] as { tny: number; bullmq: number; tnyBullmq: number; ratioOfMedians: number; medianPerRoundRatio: number; adapterVsBullmq: { ratioOfMedians: number; medianPerRoundRatio: number } };
+    console.log(
+      `  ${m.padEnd(20)} ${fmtInt(s.tny).padStart(10)} ${fmtInt(s.bullmq).padStart(10)} ${fmtInt(s.tnyBullmq).padStart(10)}   ${`${fmt(s.ratioOfMedians)}× (${fmt(s.medianPerRoundRatio)}×)`.padEnd(30)}  ${fmt(s.adapterVsBullmq.ratioOfMedians)}× (${fmt(s.adapterVsBullmq.medianPerRoundRatio)}×)`,
+    );
   }
   const file = join(root(), 'bench/results/notify-queue-latest.json');
   mkdirSync(dirname(file), { recursive: true });

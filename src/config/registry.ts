@@ -181,6 +181,12 @@ export const registry = {
   NOTIFY_DEFAULT_LOCALE: str('Locale (BCP 47) of recipients created without one, and the last step of template locale fallback.', 'en'),
   NOTIFY_DEFAULT_TIME_ZONE: str('IANA time zone of recipients created without one (their quiet hours are read in it).', 'UTC'),
   NOTIFY_TEMPLATE_RENDER_MS: int('Longest a template may render before it fails with TEMPLATE_RENDER_LIMIT (ms).', 100, { min: 1, max: 10_000 }),
+  QUEUE: oneOf(
+    'Durable queue of notification deliveries: `sqlite` (a table in the SQLite database; PostgreSQL has none) or `bullmq` (BullMQ on REDIS_URL, which it needs; any database). See docs/patterns/queue.md.',
+    'sqlite',
+    ['sqlite', 'bullmq'],
+  ),
+  QUEUE_REDIS_PREFIX: str('With QUEUE=bullmq, the BullMQ key prefix: jobs live under `<prefix>:notify.<channel>:…`.', 'tny'),
   NOTIFY_WORKERS: int('Deliveries in flight per channel in this process (0: this process queues but does not deliver). Providers answer in milliseconds, so more in flight overlap their round trips and share commits; each one in flight at a crash may be sent twice.', 16, { min: 0, max: 256 }),
   NOTIFY_MAX_ATTEMPTS: int('Tries per delivery before it is dead (GET /api/v1/deliveries?status=dead).', 5, { min: 1, max: 100 }),
   NOTIFY_SEND_TIMEOUT_MS: int('Longest one provider call may take before it counts as a retryable failure (ms).', 10_000, { min: 100, max: 120_000 }),

@@ -48,7 +48,7 @@ import { KEY_SPACE, type KeyCandidates } from '../shortener/keys/key-generator.j
 import { RandomKeys } from '../shortener/keys/random-keys.js';
 import { createLinkCache } from '../shortener/link-cache.js';
 import { BUILTIN_RESERVED } from '../shortener/validate-alias.js';
-import { attachNotifierPipeline } from './notifier-pipeline.js';
+import { attachNotifierPipeline, checkQueueConfig } from './notifier-pipeline.js';
 import { redisClickCounting } from './redis-clicks.js';
 
 /** How long the click journal stays owned by a process that stopped renewing it. */
@@ -225,6 +225,7 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
   if (config.CACHE_BLOOM === 'on' && !config.REDIS_URL) {
     throw new Error('CACHE_BLOOM=on needs REDIS_URL: without it, links created by another process (e.g. the tny CLI) would be refused here');
   }
+  checkQueueConfig(config);
   const defaults = notifierDefaults(config);
   const lifecycle = new Lifecycle();
   const database = lifecycle.add('database', await openDatabase({

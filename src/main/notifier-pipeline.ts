@@ -1,14 +1,20 @@
 import type { Logger } from 'pino';
+import { BullmqQueue } from '../adapters/bullmq/bullmq-queue.js';
 import { channelsFromConfig } from '../adapters/channels/channels-from-config.js';
+import { KyselyDeliveryLedger } from '../adapters/sql/kysely-delivery-ledger.js';
 import { GroupCommit } from '../adapters/sqlite/group-commit.js';
 import { SqliteDeliveryLedger } from '../adapters/sqlite/sqlite-delivery-ledger.js';
 import { SqliteQueue } from '../adapters/sqlite/sqlite-queue.js';
 import type { Config } from '../config/config.js';
+import { ConfigError } from '../config/fields.js';
 import type { ChannelName } from '../notifier/channel-names.js';
 import type { Channel } from '../notifier/channels/channel.js';
 import { startDeliveryWorkers } from '../notifier/notifications/delivery-worker.js';
 import { requeueUnfinished, type PipelineContext } from '../notifier/notifications/send.js';
+import type { DeliveryLedger } from '../notifier/notifications/ledger.js';
 import type { Clock } from '../platform/clock.js';
+import type { Queue } from '../platform/queue/types.js';
+import type { Backoff } from '../platform/resilience/backoff.js';
 import { exponentialBackoff } from '../platform/resilience/backoff.js';
 import { circuitBreaker } from '../platform/resilience/circuit-breaker.js';
 import { BrokenCircuitError } from '../platform/resilience/errors.js';
@@ -21,33 +27,29 @@ import type { Container } from './container.js';
 const BREAKER_WAIT_LEASES = 1000;
 
 /**
- * The send pipeline's wiring: on SQLite, the durable queue on the same connection as the
- * ledger, the configured channels (plus the container's in-app channel when it has one), and
- * NOTIFY_WORKERS in-process delivery workers per channel, closed before the database. On
- * PostgreSQL there is no queue adapter yet (BullMQ is issue 5): the send API is not served.
+ * The send pipeline's wiring: the durable queue chosen by QUEUE with a delivery ledger on the
+ * database, the configured channels (plus the container's in-app channel when it has one), and
+ * NOTIFY_WORKERS in-process delivery workers per channel, closed before the database.
+ * QUEUE=sqlite: the queue on the same SQLite connection as the ledger, sharing its group commit
+ * (on PostgreSQL there is no SQL queue: the send API is not served). QUEUE=bullmq: BullMQ on
+ * REDIS_URL, with the Kysely ledger on PostgreSQL or the SQLite ledger on SQLite.
  */
 export function attachNotifierPipeline(container: Container, config: Config, logger: Logger, clock: Clock): void {
-  const { database, notifier } = container;
-  if (!database.sqlite || !notifier) {
-    logger.info('notification sending needs the SQLite queue; POST /api/v1/notifications is not served on PostgreSQL yet');
+  const { notifier } = container;
+  const retryBackoff = exponentialBackoff({ jitter: 'equal', baseMs: config.NOTIFY_RETRY_BASE_MS, capMs: 600_000 });
+  const store = notifier && queueAndLedger(container, config, clock, retryBackoff);
+  if (!notifier || !store) {
+    logger.info('notification sending needs a queue: QUEUE=sqlite on SQLite, or QUEUE=bullmq with REDIS_URL; POST /api/v1/notifications is not served');
     return;
   }
-  // The queue and the ledger share one group commit: a turn's claims, marks and acks are one commit.
-  const writes = new GroupCommit(database.db, database.sqlite);
-  const retryBackoff = exponentialBackoff({ jitter: 'equal', baseMs: config.NOTIFY_RETRY_BASE_MS, capMs: 600_000 });
-  const queue = new SqliteQueue(database.db, database.sqlite, {
-    groupCommit: writes,
-    clock,
-    maxAttempts: config.NOTIFY_MAX_ATTEMPTS,
-    backoff: retryBackoff,
-  });
+  const { queue, ledger } = store;
   // A job's maxAttempts caps its leases, not its provider calls: a delivery waiting on an open
   // breaker is leased (and refused) once or twice per open period without calling the provider.
   // The worker dead-letters it after NOTIFY_MAX_ATTEMPTS provider calls; the ceiling only stops
   // a job that never reaches the provider (about 2 days of a 5-minute breaker at the default).
   const ctx: PipelineContext = {
     ...notifier,
-    ledger: new SqliteDeliveryLedger(database.db, database.sqlite, writes),
+    ledger,
     queue,
     maxAttempts: config.NOTIFY_MAX_ATTEMPTS + BREAKER_WAIT_LEASES,
   };
@@ -99,6 +101,37 @@ export function attachNotifierPipeline(container: Container, config: Config, log
       onError: (err) => logger.warn({ err }, 'delivery worker'),
     }),
   );
+}
+
+/** QUEUE=bullmq needs REDIS_URL: checked when the container is made, before anything opens. */
+export function checkQueueConfig(config: Config): void {
+  if (config.QUEUE === 'bullmq' && !config.REDIS_URL) {
+    throw new ConfigError('invalid configuration:\n  QUEUE=bullmq needs REDIS_URL (the Redis that BullMQ keeps the queue in)');
+  }
+}
+
+/** The queue chosen by QUEUE and the ledger that goes with it; undefined when there is none (QUEUE=sqlite on PostgreSQL). */
+function queueAndLedger(container: Container, config: Config, clock: Clock, backoff: Backoff): { queue: Queue; ledger: DeliveryLedger } | undefined {
+  const { database, redis, lifecycle } = container;
+  const options = { clock, maxAttempts: config.NOTIFY_MAX_ATTEMPTS, backoff };
+  if (config.QUEUE === 'bullmq') {
+    if (!redis) throw new ConfigError('invalid configuration:\n  QUEUE=bullmq needs REDIS_URL');
+    // Its own connection: queue commands wait through a short Redis blip (offline queue) rather
+    // than failing at once like the cache's and limiters' client.
+    const client = redis.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: 3 });
+    client.on('error', () => undefined);
+    lifecycle.add('notification queue redis', { close: () => client.quit().then(() => undefined, () => client.disconnect()) });
+    const queue = new BullmqQueue(client, { ...options, prefix: config.QUEUE_REDIS_PREFIX });
+    const ledger = database.sqlite
+      ? new SqliteDeliveryLedger(database.db, database.sqlite, new GroupCommit(database.db, database.sqlite))
+      : new KyselyDeliveryLedger(database.db, database.dialect);
+    return { queue, ledger };
+  }
+  if (!database.sqlite) return undefined;
+  // The queue and the ledger share one group commit: a turn's claims, marks and acks are one commit.
+  const writes = new GroupCommit(database.db, database.sqlite);
+  const queue = new SqliteQueue(database.db, database.sqlite, { groupCommit: writes, ...options });
+  return { queue, ledger: new SqliteDeliveryLedger(database.db, database.sqlite, writes) };
 }
 
 /**

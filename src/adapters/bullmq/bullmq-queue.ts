@@ -68,6 +68,7 @@ export class BullmqQueue implements Queue {
   private readonly queues = new Map<string, BullQueue>();
   private readonly waitList = new WaitList();
   private subscriber: Redis | undefined;
+  private readonly toPublish = new Set<string>();
   private closed = false;
 
   constructor(
@@ -111,10 +112,12 @@ export class BullmqQueue implements Queue {
       const dedupeIds = jobs.flatMap((j) => (j.opts.deduplication ? [j.opts.deduplication.id] : []));
       if (dedupeIds.length > 0) await this.run(scripts.clearExpiredDedupe, queue, dedupeIds);
     }
-    // addBulk is one MULTI: every job is written, or (connection lost) none is acknowledged.
-    const added = await this.bull(queue).addBulk(jobs);
-    this.redis.publish(this.channel, queue).catch(() => undefined);
-    this.waitList.notify(queue);
+    // One job: Queue.add (one script call, ~2.5× the rate of a one-job addBulk). More: addBulk,
+    // one MULTI, so a batch is written whole.
+    const bull = this.bull(queue);
+    const only = jobs.length === 1 ? jobs[0] : undefined;
+    const added = only ? [await bull.add(only.name, only.data, only.opts)] : await bull.addBulk(jobs);
+    this.wake(queue);
     return added.map((job) => portId(job.id as string, queue));
   }
 
@@ -174,8 +177,7 @@ export class BullmqQueue implements Queue {
     const [code, runAt] = (await this.run(scripts.nack, job.queue, [this.bullId(job), job.leaseToken, retryable ? 1 : 0, delay, options.error ?? '', reason])) as [number, number?];
     if (code === 0) throw new LeaseLostError(job.queue, job.id);
     if (code === 2) return { kind: 'dead' };
-    this.redis.publish(this.channel, job.queue).catch(() => undefined);
-    this.waitList.notify(job.queue);
+    this.wake(job.queue);
     return { kind: 'retry', runAt: Number(runAt) };
   }
 
@@ -212,10 +214,7 @@ export class BullmqQueue implements Queue {
     const bullId = parsePortId(id, queue);
     if (bullId === undefined) return false;
     const ok = (await this.run(scripts.retryDead, queue, [bullId])) === 1;
-    if (ok) {
-      this.redis.publish(this.channel, queue).catch(() => undefined);
-      this.waitList.notify(queue);
-    }
+    if (ok) this.wake(queue);
     return ok;
   }
 
@@ -239,6 +238,22 @@ export class BullmqQueue implements Queue {
     if (subscriber) await subscriber.quit().catch(() => subscriber.disconnect());
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();
+  }
+
+  /**
+   * Wakes this process's waiting leases of `queue` now, and other processes' over pub/sub: one
+   * PUBLISH per queue per event-loop turn, however many enqueues the turn made.
+   */
+  private wake(queue: string): void {
+    this.waitList.notify(queue);
+    const scheduled = this.toPublish.size > 0;
+    this.toPublish.add(queue);
+    if (scheduled) return;
+    setImmediate(() => {
+      const queues = [...this.toPublish];
+      this.toPublish.clear();
+      for (const q of queues) this.redis.publish(this.channel, q).catch(() => undefined);
+    });
   }
 
   private get channel(): string {
