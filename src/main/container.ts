@@ -4,6 +4,10 @@ import type { Logger } from 'pino';
 import { KyselyAccountStore } from '../adapters/sql/kysely-account-store.js';
 import { KyselyClickRepository } from '../adapters/sql/kysely-click-repository.js';
 import { KyselyIdSequence } from '../adapters/sql/kysely-id-sequence.js';
+import { openStorage, shardHealthChecks } from '../adapters/sharding/open-storage.js';
+import { ShardedClickRepository } from '../adapters/sharding/sharded-click-repository.js';
+import { ShardedIdSequence } from '../adapters/sharding/sharded-id-sequence.js';
+import { ShardedLinkRepository } from '../adapters/sharding/sharded-link-repository.js';
 import { KyselyIdempotencyStore } from '../adapters/sql/kysely-idempotency-store.js';
 import { KyselyLinkRepository } from '../adapters/sql/kysely-link-repository.js';
 import { InAppChannel } from '../adapters/channels/in-app-channel.js';
@@ -25,6 +29,7 @@ import { ROUTE_WORDS } from '../http/app.js';
 import type { AppDeps } from '../http/deps.js';
 import { Metrics } from '../http/metrics.js';
 import { InboxHub } from '../notifier/inbox/inbox-hub.js';
+import { RedisInboxHub } from '../adapters/redis/redis-inbox-hub.js';
 import type { NotifierStores } from '../notifier/ports.js';
 import { canonicalLocale, isTimeZone } from '../notifier/locale-and-zone.js';
 import { DEFAULT_TEMPLATE_LIMITS, TemplateEngine } from '../notifier/templates/template-engine.js';
@@ -71,7 +76,8 @@ async function keyCandidates(config: Config, database: OpenedDatabase): Promise<
   const secret = await new KyselySettingsStore(database.db).getOrCreate('key_scramble_secret', () =>
     randomBytes(32).toString('base64url'),
   );
-  return new CounterKeys(new KyselyIdSequence(database.db), new FeistelPermutation(KEY_SPACE, secret), config.KEY_BLOCK_SIZE);
+  const sequence = database.shards ? new ShardedIdSequence(database.shards) : new KyselyIdSequence(database.db);
+  return new CounterKeys(sequence, new FeistelPermutation(KEY_SPACE, secret), config.KEY_BLOCK_SIZE);
 }
 
 /**
@@ -90,7 +96,11 @@ async function clickCounting(
   lifecycle?: Lifecycle,
 ): Promise<{ clicks: ClickRepository; recorder: ClickSink; journal?: JournaledClickRepository }> {
   // On SQLite the click flush runs raw prepared multi-row statements (bench/click-flush.ts).
-  const writer = database.sqlite ? new SqliteClickRepository(database.db, database.sqlite) : new KyselyClickRepository(database.db, database.dialect);
+  const writer = database.shards
+    ? new ShardedClickRepository(database.shards)
+    : database.sqlite
+      ? new SqliteClickRepository(database.db, database.sqlite)
+      : new KyselyClickRepository(database.db, database.dialect);
   const recorder = new ClickRecorder(writer, clock, {
     intervalMs: config.CLICK_FLUSH_INTERVAL_MS,
     maxPending: config.CLICK_FLUSH_MAX_PENDING,
@@ -184,7 +194,7 @@ function healthChecks(
     {
       name: 'disk',
       async check() {
-        if (config.DATABASE_URL) return { status: 'healthy', note: 'data is in PostgreSQL' };
+        if (config.DATABASE_URL || database.shards) return { status: 'healthy', note: 'data is in PostgreSQL' };
         const fs = await statfs(config.DATA_DIR);
         const freeMb = Math.floor((fs.bavail * fs.bsize) / 1024 / 1024);
         const freePercent = Math.round((fs.bavail / fs.blocks) * 1000) / 10;
@@ -228,7 +238,7 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
   checkQueueConfig(config);
   const defaults = notifierDefaults(config);
   const lifecycle = new Lifecycle();
-  const database = lifecycle.add('database', await openDatabase({
+  const database = lifecycle.add('database', await openStorage(config, {
     databaseUrl: config.DATABASE_URL,
     dataDir: config.DATA_DIR,
     poolSize: config.DATABASE_POOL_SIZE,
@@ -236,10 +246,12 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
     onIdleError: (err) => logger.warn({ err }, 'an idle database connection failed; the pool replaces it'),
   }));
   const redis = config.REDIS_URL ? lifecycle.add('redis', await openRedis(config.REDIS_URL)) : undefined;
-  // In-process pub/sub: streams see messages stored by this process (scale-out needs Redis pub/sub).
-  const inboxHub = new InboxHub();
+  // New in-app messages to live streams: in process, and with Redis to every process's streams.
+  const inboxHub = redis
+    ? lifecycle.add('inbox pub/sub', await RedisInboxHub.create(redis.redis, redis.redis.duplicate(), { prefix: config.INBOX_REDIS_PREFIX }))
+    : new InboxHub();
   const inboxStore = new KyselyInbox(database.db);
-  const links = new KyselyLinkRepository(database.db, database.dialect);
+  const links = database.shards ? new ShardedLinkRepository(database.shards) : new KyselyLinkRepository(database.db, database.dialect);
   const { clicks, recorder, journal } = await clickCounting(config, database, clock, logger, () => metrics, redis, lifecycle);
   lifecycle.add('click recorder', recorder);
   // Gauges read the cache and buffer when scraped, after both exist.
@@ -347,7 +359,7 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
           : undefined,
       password: bucket('password', config.RATE_LIMIT_PASSWORD_BURST, config.RATE_LIMIT_PASSWORD_PER_MINUTE / 60),
     },
-    health: healthChecks(config, database, redis, shortener, clock),
+    health: [...healthChecks(config, database, redis, shortener, clock), ...shardHealthChecks(database.shards, clock)],
     inbox: { recipients: new KyselyNotifierRecipients(database.db, database.dialect), inbox: inboxStore, hub: inboxHub, clock },
     inAppChannel: new InAppChannel(inboxStore, inboxHub, clock),
     notifier: {

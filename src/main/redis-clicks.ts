@@ -3,6 +3,7 @@ import { ClickFlusher } from '../adapters/redis/click-flusher.js';
 import type { RedisHandle } from '../adapters/redis/open-redis.js';
 import { RedisClickCounter } from '../adapters/redis/redis-click-counter.js';
 import { KyselyClickFlushes } from '../adapters/sql/kysely-click-flushes.js';
+import { ShardedClickFlushes } from '../adapters/sharding/sharded-click-flushes.js';
 import type { OpenedDatabase } from '../adapters/sql/open-database.js';
 import type { Config } from '../config/config.js';
 import type { Metrics } from '../http/metrics.js';
@@ -12,7 +13,8 @@ import type { ClickRecorder } from '../shortener/click-recorder.js';
 
 /**
  * CLICK_COUNTER=redis (ADR 7): redirects count into Redis, `fallback` (the embedded recorder)
- * takes what Redis refuses, and this process competes for the flusher lease. The flusher is
+ * takes what Redis refuses, and unless it is `--role api` this process competes for the flusher
+ * lease (with `--role api` a worker must run to flush). The flusher is
  * registered before the counter, so shutdown closes the counter first (its last batch reaches
  * Redis) and then the flusher (a last flush if it holds the lease).
  */
@@ -27,7 +29,18 @@ export function redisClickCounting(
   metrics: () => Metrics,
 ): RedisClickCounter {
   if (!redis) throw new Error('CLICK_COUNTER=redis needs REDIS_URL');
-  const flusher = new ClickFlusher(redis.redis, new KyselyClickFlushes(database.db, database.dialect), clock, {
+  const counter = new RedisClickCounter(redis.redis, fallback, clock, {
+    prefix: config.CLICK_REDIS_PREFIX,
+    maxInFlight: config.CLICK_REDIS_MAX_IN_FLIGHT,
+    reportIntervalMs: 10_000,
+    onFailure: (err, failures) => {
+      logger.warn({ err, failures }, 'Redis did not take click batches; they are counted locally (written to the database directly)');
+    },
+  });
+  // `--role api` only counts; the flush is a worker's job (roles.ts: runsWorkers).
+  if (config.TNY_ROLE === 'api') return counter;
+  const target = database.shards ? new ShardedClickFlushes(database.shards) : new KyselyClickFlushes(database.db, database.dialect);
+  const flusher = new ClickFlusher(redis.redis, target, clock, {
     prefix: config.CLICK_REDIS_PREFIX,
     intervalMs: config.CLICK_FLUSH_INTERVAL_MS,
     leaseTtlMs: config.CLICK_REDIS_LEASE_TTL_MS,
@@ -38,12 +51,5 @@ export function redisClickCounting(
   });
   lifecycle.add('click flusher', flusher);
   flusher.start();
-  return new RedisClickCounter(redis.redis, fallback, clock, {
-    prefix: config.CLICK_REDIS_PREFIX,
-    maxInFlight: config.CLICK_REDIS_MAX_IN_FLIGHT,
-    reportIntervalMs: 10_000,
-    onFailure: (err, failures) => {
-      logger.warn({ err, failures }, 'Redis did not take click batches; they are counted locally (written to the database directly)');
-    },
-  });
+  return counter;
 }

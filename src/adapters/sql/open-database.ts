@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type SqliteDatabase from 'better-sqlite3';
 import type { Kysely } from 'kysely';
+import type { ShardSet } from '../sharding/shard-set.js';
 import { openPostgres } from '../postgres/open-postgres.js';
 import { openSqlite } from '../sqlite/open-sqlite.js';
 import { migrateToLatest } from './migrations.js';
@@ -21,6 +22,8 @@ export interface OpenedDatabase {
   dialect: SqlDialectName;
   /** The better-sqlite3 connection under `db` when the dialect is sqlite. */
   sqlite?: SqliteDatabase.Database;
+  /** Set when links are sharded (DATABASE_SHARDS): this database is then the home shard, s0. */
+  shards?: ShardSet;
   close(): Promise<void>;
 }
 

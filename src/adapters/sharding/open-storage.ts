@@ -1,0 +1,40 @@
+import type { Clock } from '../../platform/clock.js';
+import type { HealthCheck } from '../../platform/health/health.js';
+import { openDatabase, type OpenDatabaseOptions, type OpenedDatabase } from '../sql/open-database.js';
+import { openShardSet, type ShardSet } from './shard-set.js';
+import { shardTargets } from './shard-urls.js';
+
+/**
+ * The configured storage: with DATABASE_SHARDS, the shard set, presented as its home shard
+ * (`s0`, where unsharded data lives) with `shards` set and a close() that closes every shard;
+ * otherwise the single database (SQLite or DATABASE_URL) as before.
+ */
+export async function openStorage(
+  config: { DATABASE_SHARDS: readonly string[]; DATABASE_URL?: string | undefined },
+  opts: OpenDatabaseOptions,
+): Promise<OpenedDatabase> {
+  const targets = shardTargets(config);
+  if (!targets) return openDatabase(opts);
+  const set = await openShardSet(targets, { poolSize: opts.poolSize, onIdleError: opts.onIdleError });
+  const home = set.home.database;
+  return { db: home.db, dialect: home.dialect, shards: set, close: () => set.close() };
+}
+
+/** One `/health/detailed` check per shard: reachable, latency, its expected share of keys. */
+export function shardHealthChecks(set: ShardSet | undefined, clock: Clock): HealthCheck[] {
+  if (!set) return [];
+  const shares = set.shares();
+  return set.shards.map((shard) => ({
+    name: `shard ${shard.name}`,
+    async check() {
+      const started = clock.now();
+      await shard.database.db.selectFrom('settings').select('name').limit(1).execute();
+      return {
+        status: 'healthy' as const,
+        url: shard.label,
+        key_share: Math.round((shares.get(shard.name) ?? 0) * 1000) / 1000,
+        latency_ms: clock.now() - started,
+      };
+    },
+  }));
+}
