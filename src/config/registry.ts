@@ -96,7 +96,7 @@ export const registry = {
   }),
   CLICK_COMPACT_PART_ROWS: int('Rows per compaction transaction; requests run between transactions.', 250, { min: 1 }),
   CLICK_COUNTER: oneOf(
-    'Where redirects count clicks: `local` (in process, the default) or `redis` (needs REDIS_URL: a shared pending hash in Redis, flushed to the database every CLICK_FLUSH_INTERVAL_MS exactly once by whichever process holds the flusher lease; ADR 7).',
+    'Where redirects count clicks: `local` (in process, the default) or `redis` (needs REDIS_URL: a shared pending hash in Redis, flushed to the database every CLICK_FLUSH_INTERVAL_MS exactly once by whichever worker/all process holds the flusher lease; ADR 7).',
     'local',
     ['local', 'redis'],
   ),
@@ -126,6 +126,7 @@ export const registry = {
     ['open', 'closed', 'local'],
   ),
   RATE_LIMIT_REDIS_PREFIX: str('Prefix of rate-limit keys in Redis.', 'tny:rl:'),
+  INBOX_REDIS_PREFIX: str('With REDIS_URL, prefix of the pub/sub channel that carries new in-app messages to the live streams of every process.', 'tny:'),
   RATE_LIMIT_REDIS_TIMEOUT_MS: int('A rate-limit check waits this long for Redis before applying RATE_LIMIT_REDIS_FAILURE.', 250, {
     min: 1,
   }),

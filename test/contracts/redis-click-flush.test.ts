@@ -31,7 +31,7 @@ describeWithRedis('Redis click counter and exactly-once flush', (url) => {
     });
     afterEach(async () => {
       for (const o of open.splice(0).reverse()) await o.close().catch(() => undefined);
-      await deleteKeys(redis, prefix);
+      if (redis.status === 'ready') await deleteKeys(redis, prefix);
       redis.disconnect();
     });
 
@@ -170,9 +170,23 @@ describeWithRedis('Redis click counter and exactly-once flush', (url) => {
       down.disconnect();
     });
 
+    it('fields Redis refuses (the pending key holds another type) are counted locally, the rest are not', async () => {
+      const a = await createLink('a');
+      await redis.set(`${prefix}pending`, 'not a hash');
+      const c = counter();
+      for (let i = 0; i < 9; i++) c.record(a, `https://r${i % 3}.example/`, FIREFOX);
+      await c.flush();
+      expect(c.bufferStats()).toMatchObject({ sentClicks: 0, fallbackClicks: 9, redisFailures: 1 });
+      expect((await clickTotals(database().db)).rollups.get(a.id)).toBe(9);
+      await redis.del(`${prefix}pending`);
+      for (let i = 0; i < 4; i++) c.record(a, undefined, FIREFOX);
+      await c.flush();
+      expect(c.bufferStats()).toMatchObject({ sentClicks: 4, fallbackClicks: 9 });
+    });
+
     it('a Redis that does not answer holds at most maxInFlight batches; later clicks go local', async () => {
       const a = await createLink('a');
-      const hung = { status: 'ready', pipeline: () => ({ hincrby() {}, exec: () => new Promise<never>(() => undefined) }) };
+      const hung = { status: 'ready', pipeline: () => ({ eval() {}, exec: () => new Promise<never>(() => undefined) }) };
       const c = new RedisClickCounter(
         hung as unknown as Pick<Redis, 'pipeline' | 'status'>,
         new ClickRecorder(writer(database()), systemClock, { intervalMs: 60_000, maxPending: 100_000, maxBuffered: 1_000_000 }),

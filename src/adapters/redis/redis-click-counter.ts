@@ -3,6 +3,20 @@ import type { Clock } from '../../platform/clock.js';
 import { ClickDimensioner, type ClickedLink, type ClickRecorder, type ClickSink, type ClickSinkStats } from '../../shortener/click-recorder.js';
 import { clickField, decodeClickField } from './click-fields.js';
 
+/** Fields per script call: bounds how long one call keeps Redis busy (~1 µs a field). */
+const MAX_FIELDS_PER_CALL = 1000;
+
+/**
+ * HINCRBY of every (field, n) pair in ARGV on KEYS[1]. Each increment runs under pcall, so the
+ * script never stops half-way; it answers the 1-based positions of the pairs Redis refused.
+ */
+const ADD_CLICKS = `local failed = {}
+for i = 1, #ARGV, 2 do
+  local r = redis.pcall('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+  if type(r) == 'table' and r.err then failed[#failed + 1] = (i + 1) / 2 end
+end
+return failed`;
+
 export interface RedisClickCounterOptions {
   /** Key prefix; the pending hash is `<prefix>pending` (ADR 7). */
   prefix: string;
@@ -107,22 +121,35 @@ export class RedisClickCounter implements ClickSink {
       this.failed(batch, new Error(`Redis connection is ${this.redis.status}; counting clicks locally`));
       return;
     }
+    // One EVAL per MAX_FIELDS_PER_CALL fields, all in one pipeline (one write, one round trip):
+    // far cheaper for this process than one HINCRBY command object per field.
+    const fields = [...batch];
     const pipeline = this.redis.pipeline();
-    for (const [field, n] of batch) pipeline.hincrby(this.pendingKey, field, n);
+    for (let at = 0; at < fields.length; at += MAX_FIELDS_PER_CALL) {
+      const args: (string | number)[] = [];
+      for (const [field, n] of fields.slice(at, at + MAX_FIELDS_PER_CALL)) args.push(field, n);
+      pipeline.eval(ADD_CLICKS, 1, this.pendingKey, ...args);
+    }
     const flight = pipeline.exec().then(
       (results) => {
-        let i = 0;
         let refused: Map<string, number> | undefined;
         let error: unknown;
-        for (const [field, n] of batch) {
-          const err = results?.[i++]?.[0];
-          if (err) {
-            (refused ??= new Map()).set(field, n);
-            error = err;
-          } else {
-            this.counters.sentClicks += n;
-            this.counters.sentFields++;
-          }
+        const refuse = (field: string, n: number, err: unknown) => {
+          (refused ??= new Map()).set(field, n);
+          error = err;
+        };
+        for (let call = 0; call * MAX_FIELDS_PER_CALL < fields.length; call++) {
+          const part = fields.slice(call * MAX_FIELDS_PER_CALL, (call + 1) * MAX_FIELDS_PER_CALL);
+          const [err, value] = results?.[call] ?? [new Error('no reply'), undefined];
+          // The script never fails half-way (pcall): it answers the 1-based positions refused.
+          const failed = new Set(err ? part.map((_, i) => i + 1) : (value as number[]));
+          part.forEach(([field, n], i) => {
+            if (failed.has(i + 1)) refuse(field, n, err ?? new Error(`Redis refused HINCRBY ${this.pendingKey}`));
+            else {
+              this.counters.sentClicks += n;
+              this.counters.sentFields++;
+            }
+          });
         }
         if (refused) this.failed(refused, error);
       },
