@@ -359,7 +359,7 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
           : undefined,
       password: bucket('password', config.RATE_LIMIT_PASSWORD_BURST, config.RATE_LIMIT_PASSWORD_PER_MINUTE / 60),
     },
-    health: [...healthChecks(config, database, redis, shortener, clock), ...shardHealthChecks(database.shards, clock)],
+    health: [...healthChecks(config, database, redis, shortener, clock), ...shardHealthChecks(database.shards)],
     inbox: { recipients: new KyselyNotifierRecipients(database.db, database.dialect), inbox: inboxStore, hub: inboxHub, clock },
     inAppChannel: new InAppChannel(inboxStore, inboxHub, clock),
     notifier: {

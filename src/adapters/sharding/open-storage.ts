@@ -1,5 +1,6 @@
-import type { Clock } from '../../platform/clock.js';
+import { sql } from 'kysely';
 import type { HealthCheck } from '../../platform/health/health.js';
+import { pingCheck } from '../../platform/health/ping-check.js';
 import { openDatabase, type OpenDatabaseOptions, type OpenedDatabase } from '../sql/open-database.js';
 import { openShardSet, type ShardSet } from './shard-set.js';
 import { shardTargets } from './shard-urls.js';
@@ -20,21 +21,13 @@ export async function openStorage(
   return { db: home.db, dialect: home.dialect, shards: set, close: () => set.close() };
 }
 
-/** One `/health/detailed` check per shard: reachable, latency, its expected share of keys. */
-export function shardHealthChecks(set: ShardSet | undefined, clock: Clock): HealthCheck[] {
+/** One `/health/detailed` check per shard (`database:s0`…): round trip, URL without password, key share. */
+export function shardHealthChecks(set: ShardSet | undefined): HealthCheck[] {
   if (!set) return [];
   const shares = set.shares();
-  return set.shards.map((shard) => ({
-    name: `shard ${shard.name}`,
-    async check() {
-      const started = clock.now();
-      await shard.database.db.selectFrom('settings').select('name').limit(1).execute();
-      return {
-        status: 'healthy' as const,
-        url: shard.label,
-        key_share: Math.round((shares.get(shard.name) ?? 0) * 1000) / 1000,
-        latency_ms: clock.now() - started,
-      };
-    },
-  }));
+  return set.shards.map((shard) =>
+    pingCheck(`database:${shard.name}`, () => sql`select 1`.execute(shard.database.db), {
+      details: { shard: shard.name, engine: 'postgres', url: shard.label, key_share: Math.round((shares.get(shard.name) ?? 0) * 1000) / 1000 },
+    }),
+  );
 }
