@@ -45,11 +45,27 @@ describeSharded('ShardedIdSequence', (open) => {
   it('keeps leasing from the other shards when one fails', async () => {
     const t = await open();
     try {
-      await t.shards[1]!.db.schema.dropTable('sequences').execute();
       const sequence = new ShardedIdSequence(t.set, 1000);
+      for (let i = 0; i < 3; i++) await sequence.leaseOn(i, 'keys', 1); // every shard has leased before
+      await t.shards[1]!.db.schema.dropTable('sequences').execute();
       const ranges = await Promise.all(Array.from({ length: 30 }, () => sequence.lease('keys', 10)));
       expectDisjoint(ranges);
       for (const r of ranges) expect(Math.floor((r.start - 1) / 1000) % MAX_SHARDS).not.toBe(1);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('starts above the ids an unsharded sequence already handed out (a single database that became s0)', async () => {
+    const t = await open();
+    try {
+      await t.shards[0]!.db.insertInto('sequences').values({ name: 'keys', next_value: 30_000 }).execute();
+      const sequence = new ShardedIdSequence(t.set, 100);
+      const ranges = await Promise.all(Array.from({ length: 30 }, () => sequence.lease('keys', 10)));
+      expectDisjoint(ranges);
+      for (const r of ranges) expect(r.start).toBeGreaterThan(29_999);
+      // 29,999 ids issued, 25,600 ids per slab round of 256 shards: the shards start in round 2.
+      expect(Math.min(...ranges.map((r) => r.start))).toBeLessThanOrEqual(2 * 25_600 + 3 * 100);
     } finally {
       await t.close();
     }

@@ -19,6 +19,8 @@ export const DEFAULT_SLAB = 1 << 20;
  */
 export class ShardedIdSequence implements IdSequence {
   private turn: number;
+  /** Per sequence name: where a shard's local counter starts (see firstLocalValue). */
+  private readonly starts = new Map<string, Promise<number>>();
 
   constructor(
     private readonly set: ShardSet,
@@ -44,26 +46,52 @@ export class ShardedIdSequence implements IdSequence {
     throw firstError;
   }
 
-  /** One atomic statement on shard `index`; returns the global range. */
+  /**
+   * A shard's local counter starts in the first slab round whose ids are all above any id the
+   * unsharded sequence (`name` without suffix, e.g. left by a single DATABASE_URL that became
+   * s0) handed out, so keys made before sharding are never made again. Every process computes
+   * the same value, and the first insert of a shard's row wins anyway.
+   */
+  private async firstLocalValue(name: string): Promise<number> {
+    const rows = await Promise.all(
+      this.set.shards.map((s) => s.database.db.selectFrom('sequences').select('next_value').where('name', '=', name).executeTakeFirst()),
+    );
+    const issued = Math.max(0, ...rows.map((r) => (r ? Number(r.next_value) - 1 : 0)));
+    return Math.ceil(issued / (MAX_SHARDS * this.slab)) * this.slab + 1;
+  }
+
+  /**
+   * One atomic statement on shard `index` (two more the first time a shard leases `name`: its
+   * row is created at firstLocalValue); returns the global range.
+   */
   async leaseOn(index: number, name: string, size: number): Promise<{ start: number; end: number }> {
     const db = this.set.shards[index]!.database.db;
     const row = `${name}@shard`;
-    await db
-      .insertInto('sequences')
-      .values({ name: row, next_value: 1 })
-      .onConflict((oc) => oc.column('name').doNothing())
-      .execute();
     const slab = sql.lit(this.slab);
-    const result = await db
-      .updateTable('sequences')
-      .set({
-        next_value: sql<number>`case when (next_value - 1) % ${slab} + ${size} > ${slab}
-          then ((next_value - 1) / ${slab} + 1) * ${slab} + 1 + ${size}
-          else next_value + ${size} end`,
-      })
-      .where('name', '=', row)
-      .returning('next_value')
-      .executeTakeFirstOrThrow();
+    const take = () =>
+      db
+        .updateTable('sequences')
+        .set({
+          next_value: sql<number>`case when (next_value - 1) % ${slab} + ${size} > ${slab}
+            then ((next_value - 1) / ${slab} + 1) * ${slab} + 1 + ${size}
+            else next_value + ${size} end`,
+        })
+        .where('name', '=', row)
+        .returning('next_value')
+        .executeTakeFirst();
+    let result = await take();
+    if (!result) {
+      let first = this.starts.get(name);
+      if (!first) this.starts.set(name, (first = this.firstLocalValue(name)));
+      first.catch(() => this.starts.delete(name)); // a failed read is tried again next time
+      await db
+        .insertInto('sequences')
+        .values({ name: row, next_value: await first })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .execute();
+      result = await take();
+      if (!result) throw new Error(`sequence row ${row} vanished on shard ${this.set.shards[index]!.name}`);
+    }
     const localStart = Number(result.next_value) - size;
     const localSlab = Math.floor((localStart - 1) / this.slab);
     const offset = (localStart - 1) % this.slab;
