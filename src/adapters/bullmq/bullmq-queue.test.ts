@@ -3,6 +3,7 @@ import { Queue as BullQueue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, expect, it } from 'vitest';
 import { describeWithRedis } from '../../../test/helpers/redis.js';
+import { FakeClock } from '../../platform/clock.js';
 import { QueueUsageError } from '../../platform/queue/errors.js';
 import { BullmqQueue } from './bullmq-queue.js';
 
@@ -15,7 +16,7 @@ describeWithRedis('BullmqQueue', (url) => {
   const prefix = `tnytest-${randomBytes(6).toString('hex')}`;
   const clients: Redis[] = [];
   const queues: BullmqQueue[] = [];
-  const open = (options: { crossProcessPollMs?: number } = {}): BullmqQueue => {
+  const open = (options: { crossProcessPollMs?: number; clock?: FakeClock; dedupeWindowMs?: number } = {}): BullmqQueue => {
     const redis = new Redis(url, { maxRetriesPerRequest: null });
     clients.push(redis);
     const queue = new BullmqQueue(redis, { prefix, ...options });
@@ -97,5 +98,24 @@ describeWithRedis('BullmqQueue', (url) => {
     await queue.close();
     await expect(queue.enqueue('q1', 2)).rejects.toBeInstanceOf(QueueUsageError);
     expect(await queue.lease('q1', { waitMs: 1000 })).toEqual([]);
+  });
+
+  it('purges jobs kept for the dedupe window once it has passed, on later acks', async () => {
+    const clock = new FakeClock();
+    const queue = open({ clock, dedupeWindowMs: 1000 });
+    const redis = clients[0]!;
+    for (const key of ['a', 'b']) {
+      await queue.enqueue('w', key, { dedupeKey: key });
+      await queue.ack((await queue.lease('w'))[0]!);
+    }
+    expect(await redis.zcard(`${prefix}:w:completed`)).toBe(2);
+    clock.advance(1000);
+    await queue.enqueue('w', 'c', { dedupeKey: 'c' });
+    await queue.ack((await queue.lease('w'))[0]!);
+    // a and b are gone (hash, dedupe key); c is kept for its window.
+    expect(await redis.zrange(`${prefix}:w:completed`, 0, -1)).toHaveLength(1);
+    expect(await redis.keys(`${prefix}:w:de:*`)).toEqual([`${prefix}:w:de:c`]);
+    const a2 = await queue.enqueue('w', 'a again', { dedupeKey: 'a' });
+    expect((await queue.lease('w'))[0]).toMatchObject({ id: a2, payload: 'a again' });
   });
 });

@@ -126,7 +126,17 @@ local keep = tonumber(ARGV[5])
 if deid and keep > 0 then
   rcall('HDEL', jk, 'tnyToken')
   rcall('HSET', jk, 'data', 'null', 'finishedOn', now, 'tnyKeepUntil', keep)
-  rcall('ZADD', KEYS[7], now, id)
+  -- Scored by the end of its window (not BullMQ's finishedOn), so the purge below is a range.
+  rcall('ZADD', KEYS[7], keep, id)
+  -- Purge a few jobs whose window has passed, so keys that are never enqueued again do not
+  -- pile up: two per ack keeps up with any ack rate.
+  for _, old in ipairs(rcall('ZRANGEBYSCORE', KEYS[7], '-inf', now, 'LIMIT', 0, 2)) do
+    local ok = pre .. old
+    local odeid = rcall('HGET', ok, 'deid')
+    if odeid and rcall('GET', pre .. 'de:' .. odeid) == old then rcall('DEL', pre .. 'de:' .. odeid) end
+    rcall('DEL', ok, ok .. ':logs')
+    rcall('ZREM', KEYS[7], old)
+  end
 else
   if deid then
     local dk = pre .. 'de:' .. deid
