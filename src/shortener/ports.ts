@@ -5,7 +5,10 @@ import type { Link, LinkChanges, LinkListQuery, LinkPage, NewLink } from './link
 export interface LinkRepository {
   /** Inserts a link; `'conflict'` when its key is taken (nothing is written then). */
   insert(link: NewLink): Promise<Link | 'conflict'>;
-  /** Inserts many in one transaction; one result per input, in order. */
+  /**
+   * Inserts many in one transaction (one per shard when sharded: not atomic across shards);
+   * one result per input, in order.
+   */
   insertMany(links: NewLink[]): Promise<(Link | 'conflict')[]>;
   findByKey(key: string): Promise<Link | undefined>;
   /** Applies changes; undefined when the key does not exist. */
