@@ -22,8 +22,8 @@ export class CrossProcessWatch {
   /** Earliest run_at seen in a queue since the last outside commit, not yet due. */
   private readonly dueAt = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
-  /** Outside commits noticed, and wakes they caused (for tests and stats). */
-  readonly stats = { changes: 0, wakes: 0 };
+  /** Outside commits noticed, wakes they caused, ticks whose reads failed (for tests and stats). */
+  readonly stats = { changes: 0, wakes: 0, errors: 0 };
 
   constructor(
     private readonly raw: SqliteDatabase.Database,
@@ -65,17 +65,29 @@ export class CrossProcessWatch {
   private tick(): void {
     // Inside a transaction of this connection the reads would see its snapshot: next tick.
     if (!this.raw.open || this.raw.inTransaction) return;
+    try {
+      this.look();
+    } catch {
+      // A read refused for a moment (SQLITE_BUSY while another process recovers the WAL after a
+      // crash): the version is not taken, so the next tick looks again; waiters lose nothing.
+      this.stats.errors += 1;
+    }
+  }
+
+  private look(): void {
     const version = this.dataVersion.get() as number;
     const changed = version !== this.lastVersion;
+    if (!changed && this.dueAt.size === 0) return;
+    const now = this.clock.now();
+    // Read every waited queue first: if one read fails, nothing is taken and all are read again.
+    const earliest = changed ? new Map([...this.waiting.keys()].map((q) => [q, this.earliest(q)])) : undefined;
     if (changed) {
       this.lastVersion = version;
       this.stats.changes += 1;
     }
-    if (!changed && this.dueAt.size === 0) return;
-    const now = this.clock.now();
     for (const queue of this.waiting.keys()) {
       let due = this.dueAt.get(queue);
-      if (changed) due = this.earliest(queue);
+      if (earliest) due = earliest.get(queue);
       if (due !== undefined && due <= now) {
         this.dueAt.delete(queue);
         this.stats.wakes += 1;
