@@ -3,8 +3,8 @@
  * (CLICK_COUNTER=redis, ADR 7) against the same build counting them in process, in the same
  * run, interleaved: `embedded` (no Redis at all), `redis-local` (REDIS_URL set — L2 cache,
  * Bloom filter, shared limits — but CLICK_COUNTER=local) and `redis-counter` (REDIS_URL and
- * CLICK_COUNTER=redis, `--role api`, with a `--role worker` process flushing to the same SQLite
- * file, pinned to the load generator's core).
+ * CLICK_COUNTER=redis, `--role api`, with a `--role worker` process started first, so it holds
+ * the flusher lease and flushes to the same SQLite file, pinned to the load generator's core).
  * The ratio redis-counter / redis-local is the cost of the Redis click path alone. At the end
  * the clicks stored by redis-counter are compared with the redirects it answered.
  *
@@ -58,6 +58,12 @@ async function main(): Promise<void> {
         RATE_LIMIT_REDIS_PREFIX: `${prefix}${name}:rl:`,
         CLICK_REDIS_PREFIX: `${prefix}${name}:clicks:`,
       };
+      if (name === 'redis-counter') {
+        // The flusher, started first so it takes the lease, on the load generator's core (its
+        // CPU is not the api process's).
+        workers.push(await startTny({ dataDir: dir, cpu: pinning.loadCpu, env: { ...redisEnv, CLICK_COUNTER: 'redis', TNY_ROLE: 'worker' } }));
+        await sleep(500);
+      }
       const server = await startTny({
         dataDir: dir,
         env: {
@@ -68,10 +74,6 @@ async function main(): Promise<void> {
         },
       });
       variants.push({ name, dir, links, server, answered: 0 });
-      if (name === 'redis-counter') {
-        // The flusher, on the load generator's core (its CPU is not the api process's).
-        workers.push(await startTny({ dataDir: dir, cpu: pinning.loadCpu, env: { ...redisEnv, CLICK_COUNTER: 'redis', TNY_ROLE: 'worker' } }));
-      }
     }
     const load = (v: Variant, hot: boolean, durationS = ROUND_S) => async (): Promise<LoadResult> => {
       const r = await runGet({

@@ -96,7 +96,7 @@ export const registry = {
   }),
   CLICK_COMPACT_PART_ROWS: int('Rows per compaction transaction; requests run between transactions.', 250, { min: 1 }),
   CLICK_COUNTER: oneOf(
-    'Where redirects count clicks: `local` (in process, the default) or `redis` (needs REDIS_URL: a shared pending hash in Redis, flushed to the database every CLICK_FLUSH_INTERVAL_MS exactly once by whichever worker/all process holds the flusher lease; ADR 7).',
+    'Where redirects count clicks: `local` (in process, the default) or `redis` (needs REDIS_URL: a shared pending hash in Redis, flushed to the database every CLICK_FLUSH_INTERVAL_MS exactly once by whichever process holds the flusher lease; ADR 7).',
     'local',
     ['local', 'redis'],
   ),

@@ -13,8 +13,9 @@ import type { ClickRecorder } from '../shortener/click-recorder.js';
 
 /**
  * CLICK_COUNTER=redis (ADR 7): redirects count into Redis, `fallback` (the embedded recorder)
- * takes what Redis refuses, and unless it is `--role api` this process competes for the flusher
- * lease (with `--role api` a worker must run to flush). The flusher is
+ * takes what Redis refuses, and this process competes for the flusher lease, whatever its role:
+ * only the holder works, and clicks are flushed even where no worker runs (docs/scale-out.md).
+ * The flusher is
  * registered before the counter, so shutdown closes the counter first (its last batch reaches
  * Redis) and then the flusher (a last flush if it holds the lease).
  */
@@ -37,8 +38,6 @@ export function redisClickCounting(
       logger.warn({ err, failures }, 'Redis did not take click batches; they are counted locally (written to the database directly)');
     },
   });
-  // `--role api` only counts; the flush is a worker's job (roles.ts: runsWorkers).
-  if (config.TNY_ROLE === 'api') return counter;
   const target = database.shards ? new ShardedClickFlushes(database.shards) : new KyselyClickFlushes(database.db, database.dialect);
   const flusher = new ClickFlusher(redis.redis, target, clock, {
     prefix: config.CLICK_REDIS_PREFIX,
