@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRecordingServer, type RecordingServer } from '../channels/recording-server.js';
 import { assertBuilt, freePort, killAll, spawnTny, type TnyProcess } from '../helpers/tny-process.js';
 
 /**
- * The issue's proof, with real processes: 2 api processes and 1 worker on PostgreSQL and Redis
- * (scale-out mode), as an operator would run them behind a load balancer.
- * PostgreSQL: a throwaway database on DATABASE_URL_TEST's server; Redis: REDIS_URL_TEST under a
+ * The issue's proof, with real processes: 2 api processes and 1 worker on three PostgreSQL
+ * databases as shards (DATABASE_SHARDS) and Redis (L2 cache, click counters, BullMQ, in-app
+ * pub/sub), as an operator would run them behind a load balancer.
+ * PostgreSQL: throwaway databases on DATABASE_URL_TEST's server; Redis: REDIS_URL_TEST under a
  * random prefix.
  */
 const TOKEN = /tny_[0-9A-Za-z]{12}_[0-9A-Za-z]{32}/;
@@ -22,8 +24,10 @@ const pgServer = process.env.DATABASE_URL_TEST;
 const redisUrl = process.env.REDIS_URL_TEST;
 const required = process.env.TNY_REQUIRE_SERVICES === '1';
 
-describe.runIf(Boolean(pgServer && redisUrl) || required)('scale-out: 2 api processes + 1 worker on PostgreSQL and Redis (real processes)', () => {
-  const dbName = `tny_e2e_${randomBytes(4).toString('hex')}`;
+describe.runIf(Boolean(pgServer && redisUrl) || required)('scale-out: 2 api processes + 1 worker on 3 PostgreSQL shards and Redis (real processes)', () => {
+  const run = randomBytes(4).toString('hex');
+  const dbNames = [0, 1, 2].map((i) => `tny_e2e_${run}_s${i}`);
+  let hook: RecordingServer;
   const prefix = `tnytest:${randomBytes(4).toString('hex')}:`;
   let env: Record<string, string>;
   let api1: Served;
@@ -60,12 +64,21 @@ describe.runIf(Boolean(pgServer && redisUrl) || required)('scale-out: 2 api proc
     assertBuilt();
     const admin = new pg.Client({ connectionString: pgServer });
     await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
+    for (const name of dbNames) await admin.query(`CREATE DATABASE ${name}`);
     await admin.end();
-    const url = new URL(pgServer);
-    url.pathname = `/${dbName}`;
+    const shardUrl = (name: string) => {
+      const url = new URL(pgServer);
+      url.pathname = `/${name}`;
+      return url.toString();
+    };
+    hook = await startRecordingServer();
     env = {
-      DATABASE_URL: url.toString(),
+      DATABASE_SHARDS: dbNames.map(shardUrl).join(','),
+      NOTIFY_WEBHOOK_SECRET: 'whsec_c2VjcmV0',
+      NOTIFY_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8',
+      NOTIFY_RETRY_BASE_MS: '50',
+      NOTIFY_LEASE_MS: '3000',
+      INBOX_REDIS_PREFIX: prefix,
       REDIS_URL: redisUrl,
       CACHE_REDIS_PREFIX: `${prefix}cache:`,
       CLICK_COUNTER: 'redis',
@@ -97,10 +110,11 @@ describe.runIf(Boolean(pgServer && redisUrl) || required)('scale-out: 2 api proc
       } while (cursor !== '0');
       r.disconnect();
     }
+    await hook?.close();
     if (pgServer) {
       const admin = new pg.Client({ connectionString: pgServer });
       await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      for (const name of dbNames) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end();
     }
   }, 30_000);
@@ -145,6 +159,42 @@ describe.runIf(Boolean(pgServer && redisUrl) || required)('scale-out: 2 api proc
     await sleep(600); // three more flush intervals: nothing may be added twice
     expect((await call(api1, 'GET', '/api/v1/links/clicky')).body.data?.click_count).toBe(N);
     expect(count).toBe(N);
+  });
+
+  it('a notification accepted by api-2 is delivered by the worker; an in-app one reaches a live stream held by api-1', async () => {
+    for (const [method, path, body] of [
+      ['POST', '/api/v1/recipients', { id: 'ada', contacts: [{ kind: 'webhook', address: `${hook.url}/ada` }] }],
+      ['POST', '/api/v1/categories', { name: 'alerts', default_channels: ['webhook'] }],
+      ['POST', '/api/v1/categories', { name: 'inbox', default_channels: ['in_app'] }],
+      ['PUT', '/api/v1/templates/hi/webhook/en', { body: 'hi {{ n }}' }],
+      ['PUT', '/api/v1/templates/hi/in_app/en', { subject: 'Hi', body: 'hi {{ n }}' }],
+    ] as const) {
+      expect((await call(api1, method, path, body)).status).toBeLessThan(300);
+    }
+    // A live inbox stream on api-1.
+    const controller = new AbortController();
+    const stream = await fetch(`${api1.baseUrl}/api/v1/recipients/ada/inbox/stream`, { headers: { authorization: `Bearer ${key}` }, signal: controller.signal });
+    expect(stream.status).toBe(200);
+    let streamed = '';
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stream.body as unknown as AsyncIterable<Uint8Array>) streamed += decoder.decode(chunk, { stream: true });
+    })().catch(() => undefined);
+    await sleep(100);
+    const hooked = await call(api2, 'POST', '/api/v1/notifications', { recipient: 'ada', category: 'alerts', template: 'hi', data: { n: 1 } });
+    expect(hooked.status).toBe(202);
+    const deliveryId = hooked.body.data.channels[0].delivery_id as string;
+    const inApp = await call(api2, 'POST', '/api/v1/notifications', { recipient: 'ada', category: 'inbox', template: 'hi', data: { n: 2 } });
+    expect(inApp.status).toBe(202);
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(20)) {
+      if (hook.requests.some((r) => r.headers['webhook-id'] === deliveryId) && streamed.includes('hi 2')) break;
+    }
+    controller.abort();
+    await reading;
+    expect(hook.requests.filter((r) => r.headers['webhook-id'] === deliveryId)).toHaveLength(1);
+    expect(streamed).toContain('hi 2');
+    const status = await call(api1, 'GET', `/api/v1/notifications/${hooked.body.data.id as string}`);
+    expect(status.body.data.channels[0]).toMatchObject({ channel: 'webhook', status: 'sent' });
   });
 
   it('an api process SIGKILLed under load loses no accepted request: every 201 is a link the other process resolves', async () => {
