@@ -200,6 +200,17 @@ describeWithRedis('Redis click counter and exactly-once flush', (url) => {
       expect(c.bufferStats()).toMatchObject({ fallbackClicks: 3, redisFailures: 3 });
     });
 
+    it('recovery matches a prefix holding glob characters literally', async () => {
+      const a = await createLink('a');
+      prefix = `${prefix}[x]*?:`;
+      const c = counter();
+      for (let i = 0; i < 3; i++) c.record(a, undefined, FIREFOX);
+      await c.flush();
+      await expect(flusher({ afterRename: crash }).flushOnce()).rejects.toBeInstanceOf(Crash);
+      expect(await flusher().recover()).toBe(1);
+      expect((await clickTotals(database().db)).counts.get(a.id)).toBe(3);
+    });
+
     it('one flusher at a time holds the lease; it passes on when released', async () => {
       const [x, y] = [flusher(), flusher()];
       expect(await x.holdLease()).toBe(true);

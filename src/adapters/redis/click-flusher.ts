@@ -140,7 +140,7 @@ export class ClickFlusher {
     let cursor = '0';
     let found = 0;
     do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.flushingPrefix}*`, 'COUNT', 1000);
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${globEscape(this.flushingPrefix)}*`, 'COUNT', 1000);
       cursor = next;
       for (const key of keys) {
         found++;
@@ -202,4 +202,9 @@ export class ClickFlusher {
     this.lastPrune = now;
     await this.target.prune(now - (this.options.markerRetentionMs ?? 7 * DAY_MS));
   }
+}
+
+/** `text` as a literal in a Redis MATCH pattern (a prefix may hold `*`, `?`, `[`, `]` or `\`). */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
