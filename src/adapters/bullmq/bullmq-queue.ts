@@ -292,7 +292,9 @@ export class BullmqQueue implements Queue {
       await subscriber.connect();
       await subscriber.subscribe(this.channel);
     } catch {
-      // Waiting leases fall back to the crossProcessPollMs check.
+      // Waiting leases fall back to the crossProcessPollMs check; the next one tries again.
+      if (this.subscriber === subscriber) this.subscriber = undefined;
+      subscriber.disconnect();
     }
   }
 
