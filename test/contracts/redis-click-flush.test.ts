@@ -11,7 +11,7 @@ import type { Link } from '../../src/shortener/link.js';
 import { describeEachDatabase, useFreshDatabase, type TestDatabase } from '../helpers/databases.js';
 import { newLink } from '../helpers/new-link.js';
 import { describeWithRedis, uniquePrefix } from '../helpers/redis.js';
-import { clickTotals, deleteKeys, FIREFOX, GOOGLEBOT } from './redis-click-support.js';
+import { clickTotals, deleteKeys, FIREFOX, GOOGLEBOT, startProxy } from './redis-click-support.js';
 
 class Crash extends Error {}
 const crash = (): Promise<void> => Promise.reject(new Crash('simulated crash'));
@@ -182,6 +182,46 @@ describeWithRedis('Redis click counter and exactly-once flush', (url) => {
       for (let i = 0; i < 4; i++) c.record(a, undefined, FIREFOX);
       await c.flush();
       expect(c.bufferStats()).toMatchObject({ sentClicks: 4, fallbackClicks: 9 });
+    });
+
+    it('the connection cut mid-flow: clicks go local while Redis is away and back to Redis after; none lost, any over-count bounded by what was in flight at the cut', async () => {
+      const a = await createLink('a');
+      const target = new URL(url);
+      const proxy = await startProxy(target.hostname, Number(target.port || 6379));
+      const client = new Redis(proxy.port, '127.0.0.1', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 50 });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        const c = counter(client);
+        let sent = 0;
+        const burst = async (n: number) => {
+          for (let i = 0; i < n; i++) {
+            c.record(a, i % 2 ? 'https://r.example/' : undefined, FIREFOX);
+            sent++;
+            if (i % 25 === 24) await new Promise((resolve) => setImmediate(resolve));
+          }
+        };
+        await burst(500);
+        const inFlightAtCut = c.bufferStats().inFlightClicks;
+        proxy.cut();
+        await burst(500);
+        await proxy.resume();
+        for (let i = 0; i < 100 && client.status !== 'ready'; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+        expect(client.status).toBe('ready');
+        await burst(500);
+        await c.flush();
+        await flusher().flushOnce();
+        const s = c.bufferStats();
+        expect(s.sentClicks + s.fallbackClicks).toBeGreaterThanOrEqual(sent);
+        expect(s.fallbackClicks).toBeGreaterThan(0);
+        expect(s.sentClicks).toBeGreaterThan(500);
+        const stored = (await clickTotals(database().db)).rollups.get(a.id) ?? 0;
+        expect(stored).toBeGreaterThanOrEqual(sent);
+        expect(stored - sent).toBeLessThanOrEqual(inFlightAtCut);
+      } finally {
+        client.disconnect();
+        await proxy.close();
+      }
     });
 
     it('a Redis that does not answer holds at most maxInFlight batches; later clicks go local', async () => {

@@ -25,3 +25,45 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
     cursor = next;
   } while (cursor !== '0');
 }
+
+/** A TCP proxy to host:port that a test can cut (every connection destroyed, new ones refused) and resume. */
+export interface CuttableProxy {
+  port: number;
+  cut(): void;
+  resume(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startProxy(host: string, port: number): Promise<CuttableProxy> {
+  const { createServer, connect } = await import('node:net');
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(port, host);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => sockets.delete(s));
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  const listen = (p: number) => new Promise<void>((resolve) => server.listen(p, '127.0.0.1', () => resolve()));
+  await listen(0);
+  const address = server.address();
+  const own = typeof address === 'object' && address ? address.port : 0;
+  return {
+    port: own,
+    cut() {
+      server.close();
+      for (const s of sockets) s.destroy();
+    },
+    resume: () => listen(own),
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        if (server.listening) server.close(() => resolve());
+        else resolve();
+      }),
+  };
+}

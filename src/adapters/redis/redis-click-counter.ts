@@ -38,6 +38,8 @@ export interface RedisClickCounterStats extends ClickSinkStats {
   redisFailures: number;
   /** Clicks counted by the local fallback instead of Redis. */
   fallbackClicks: number;
+  /** Clicks sent and awaiting Redis's reply (what a connection cut now could count twice). */
+  inFlightClicks: number;
 }
 
 /**
@@ -56,7 +58,7 @@ export class RedisClickCounter implements ClickSink {
   private readonly flights = new Set<Promise<void>>();
   private lastReport = -Infinity;
   private unreported = 0;
-  private readonly counters = { sentClicks: 0, sentFields: 0, redisFailures: 0, fallbackClicks: 0 };
+  private readonly counters = { sentClicks: 0, sentFields: 0, redisFailures: 0, fallbackClicks: 0, inFlightClicks: 0 };
 
   constructor(
     private readonly redis: Pick<Redis, 'pipeline' | 'status'>,
@@ -155,7 +157,13 @@ export class RedisClickCounter implements ClickSink {
       },
       (err: unknown) => this.failed(batch, err),
     );
-    const tracked = flight.finally(() => this.flights.delete(tracked));
+    let clicks = 0;
+    for (const n of batch.values()) clicks += n;
+    this.counters.inFlightClicks += clicks;
+    const tracked = flight.finally(() => {
+      this.flights.delete(tracked);
+      this.counters.inFlightClicks -= clicks;
+    });
     this.flights.add(tracked);
   };
 
