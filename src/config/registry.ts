@@ -21,6 +21,10 @@ export const registry = {
   DATABASE_SHARDS: list(
     'PostgreSQL URLs of the link shards, comma-separated (`postgres://…,postgres://…`): links are spread over them by consistent hashing of the key; the first (`s0`) also holds everything unsharded. The order is part of the data: keep it. Not together with `DATABASE_URL`. See docs/sharding.md.',
   ),
+  DATABASE_REPLICAS: optionalStr(
+    'PostgreSQL read replicas: one group per database in order (the DATABASE_URL, or each DATABASE_SHARDS entry), groups separated by `;`, replicas in a group by `,` (`postgres://r1,postgres://r2;postgres://s1-r1`). Redirect and list reads go to them; writes and read-your-writes go to the primary. See docs/scale-out.md.',
+  ),
+  DATABASE_REPLICA_LAG_MS: int('With DATABASE_REPLICAS, the replication lag to allow for: a key written (here, or by another process as announced through Redis) and the lists of an account that wrote are read from the primary this long (ms).', 1000, { min: 0, max: 600_000 }),
   SQLITE_SYNCHRONOUS: oneOf(
     'SQLite durability: `normal` survives a process crash; `full` also survives a power loss, at the cost of a disk sync per write.',
     'normal',

@@ -8,6 +8,7 @@ import { openStorage, shardHealthChecks } from '../adapters/sharding/open-storag
 import { ShardedClickRepository } from '../adapters/sharding/sharded-click-repository.js';
 import { ShardedIdSequence } from '../adapters/sharding/sharded-id-sequence.js';
 import { ShardedLinkRepository } from '../adapters/sharding/sharded-link-repository.js';
+import { openReplicatedLinks } from '../adapters/replicas/replicas.js';
 import { KyselyIdempotencyStore } from '../adapters/sql/kysely-idempotency-store.js';
 import { KyselyLinkRepository } from '../adapters/sql/kysely-link-repository.js';
 import { InAppChannel } from '../adapters/channels/in-app-channel.js';
@@ -251,7 +252,15 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
     ? lifecycle.add('inbox pub/sub', await RedisInboxHub.create(redis.redis, redis.redis.duplicate(), { prefix: config.INBOX_REDIS_PREFIX }))
     : new InboxHub();
   const inboxStore = new KyselyInbox(database.db);
-  const links = database.shards ? new ShardedLinkRepository(database.shards) : new KyselyLinkRepository(database.db, database.dialect);
+  // With DATABASE_REPLICAS, link reads go to the replicas (src/adapters/replicas).
+  const replicated = await openReplicatedLinks(database, config.DATABASE_REPLICAS, {
+    lagBoundMs: config.DATABASE_REPLICA_LAG_MS,
+    clock,
+    poolSize: config.DATABASE_POOL_SIZE,
+    onReplicaError: (err, replica) => logger.warn({ err, replica }, 'a read replica failed; its reads go to the primary for a while'),
+  });
+  if (replicated) lifecycle.add('read replicas', replicated);
+  const links = replicated?.links ?? (database.shards ? new ShardedLinkRepository(database.shards) : new KyselyLinkRepository(database.db, database.dialect));
   const { clicks, recorder, journal } = await clickCounting(config, database, clock, logger, () => metrics, redis, lifecycle);
   lifecycle.add('click recorder', recorder);
   // Gauges read the cache and buffer when scraped, after both exist.
@@ -297,6 +306,7 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
       bloom: bloom ? { capacity: config.CACHE_BLOOM_CAPACITY, falsePositiveRate: config.CACHE_BLOOM_FALSE_POSITIVE_RATE } : undefined,
       onError: (err, what) => logger.warn({ err }, what),
       onFilterBuilt: (info) => logger.info(info, 'Bloom filter of link keys built'),
+      ...(replicated ? { onRemoteChange: (key: string) => replicated.noteWrite(key) } : {}),
     }),
   );
   const shortener: ShortenerContext = {
@@ -359,7 +369,7 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
           : undefined,
       password: bucket('password', config.RATE_LIMIT_PASSWORD_BURST, config.RATE_LIMIT_PASSWORD_PER_MINUTE / 60),
     },
-    health: [...healthChecks(config, database, redis, shortener, clock), ...shardHealthChecks(database.shards)],
+    health: [...healthChecks(config, database, redis, shortener, clock), ...shardHealthChecks(database.shards), ...(replicated?.health ?? [])],
     inbox: { recipients: new KyselyNotifierRecipients(database.db, database.dialect), inbox: inboxStore, hub: inboxHub, clock },
     inAppChannel: new InAppChannel(inboxStore, inboxHub, clock),
     notifier: {

@@ -164,6 +164,8 @@ export interface LinkCacheSetup {
   bloom?: { capacity: number; falsePositiveRate: number };
   onError(err: unknown, what: string): void;
   onFilterBuilt?(info: { keys: number; capacity: number; bytes: number; ms: number }): void;
+  /** Another process announced a change of `key` (called before the L1 copy is dropped): read replicas route its reads to the primary. */
+  onRemoteChange?(key: string): void;
 }
 
 /** Keys read per query while filling the Bloom filter. */
@@ -204,7 +206,10 @@ export async function createLinkCache(setup: LinkCacheSetup): Promise<LinkCache>
     subscriber: redis.subscriber,
     channel: `${redis.prefix}changes`,
     seqKey: `${redis.prefix}changes:seq`,
-    onKey: (key) => box.cache?.remoteChange(key),
+    onKey: (key) => {
+      setup.onRemoteChange?.(key);
+      box.cache?.remoteChange(key);
+    },
     onGap: () => {
       box.cache?.clearLocal();
       box.filter?.rebuild();

@@ -10,17 +10,21 @@ import type { Shard, ShardSet } from './shard-set.js';
  * lock); lists scatter to every shard and merge (merge-pages.ts).
  */
 export class ShardedLinkRepository implements LinkRepository {
-  private readonly repos: Map<string, KyselyLinkRepository>;
+  private readonly repos: Map<string, LinkRepository>;
 
-  constructor(private readonly set: ShardSet) {
-    this.repos = new Map(set.shards.map((s) => [s.name, new KyselyLinkRepository(s.database.db, s.database.dialect)]));
+  /** `repoFor`: the repository of one shard (default: Kysely on the shard; with replicas, a router). */
+  constructor(
+    private readonly set: ShardSet,
+    repoFor: (shard: Shard) => LinkRepository = (s) => new KyselyLinkRepository(s.database.db, s.database.dialect),
+  ) {
+    this.repos = new Map(set.shards.map((s) => [s.name, repoFor(s)]));
   }
 
-  private repo(shard: Shard): KyselyLinkRepository {
+  private repo(shard: Shard): LinkRepository {
     return this.repos.get(shard.name)!;
   }
 
-  private owner(key: string): KyselyLinkRepository {
+  private owner(key: string): LinkRepository {
     return this.repo(this.set.shardFor(key));
   }
 
