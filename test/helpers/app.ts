@@ -8,8 +8,16 @@ import { createContainer, type Container } from '../../src/main/container.js';
 import { createLogger } from '../../src/main/logger.js';
 import { createKey, ensureAdminKey } from '../../src/platform/auth/manage-keys.js';
 import { FakeClock, systemClock, type Clock } from '../../src/platform/clock.js';
+import { createTestDatabases } from './databases.js';
 
 export const TEST_BASE_URL = 'http://tny.test';
+
+/**
+ * Set (before importing an HTTP suite) by files that rerun it on sharded PostgreSQL:
+ * makeTestApp then gives each app `shards` fresh databases as DATABASE_SHARDS
+ * (test/sharding/*-on-shards.test.ts). 0: the suite's own database (SQLite by default).
+ */
+export const testStorage = { shards: 0 };
 
 export interface TestApp {
   app: FastifyInstance;
@@ -29,6 +37,10 @@ export interface TestApp {
  */
 export async function makeTestApp(env: Record<string, string> = {}, opts: { clock?: 'fake' | 'system' } = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'tny-app-'));
+  const shardUrl = process.env.DATABASE_URL_TEST;
+  if (testStorage.shards > 0 && !shardUrl) throw new Error('sharded HTTP suites need DATABASE_URL_TEST');
+  const shards = testStorage.shards > 0 && !env.DATABASE_URL && !env.DATABASE_SHARDS ? await createTestDatabases(shardUrl!, testStorage.shards) : undefined;
+  if (shards) env = { ...env, DATABASE_SHARDS: shards.urls.join(','), DATABASE_POOL_SIZE: '4' };
   const config = loadConfig({
     DATA_DIR: dir,
     BASE_URL: TEST_BASE_URL,
@@ -64,6 +76,7 @@ export async function makeTestApp(env: Record<string, string> = {}, opts: { cloc
     async close() {
       await app.close();
       await container.lifecycle.close();
+      await shards?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -110,7 +110,7 @@ const SCHEMA_LOCK_KEY = '7461790001';
  * fails if another test file drops its schema at the same moment. Migrations hold this lock
  * shared (they may run together), drops hold it exclusively.
  */
-async function withSchemaLock<T>(url: string, mode: 'shared' | 'exclusive', fn: (client: pg.Client) => Promise<T>): Promise<T> {
+export async function withSchemaLock<T>(url: string, mode: 'shared' | 'exclusive', fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   const suffix = mode === 'shared' ? '_shared' : '';
@@ -300,5 +300,38 @@ export function useFreshLinkStore(factory: LinkStoreFactory): () => LinkStore {
   return () => {
     if (!current) throw new Error('no link store: call inside a test');
     return current;
+  };
+}
+
+/**
+ * `n` new, empty PostgreSQL databases on the server of `url` (DATABASE_SHARDS takes URLs, so
+ * shards given to a whole app are real databases), with a `drop()` that removes them.
+ */
+export async function createTestDatabases(url: string, n: number): Promise<{ urls: string[]; drop(): Promise<void> }> {
+  const base = `tny_shards_${randomBytes(4).toString('hex')}`;
+  const names = Array.from({ length: n }, (_, i) => `${base}_${i}`);
+  const admin = async (fn: (c: pg.Client) => Promise<void>) => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await fn(client);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(async (c) => {
+    for (const name of names) await c.query(`create database "${name}"`);
+  });
+  return {
+    urls: names.map((name) => {
+      const u = new URL(url);
+      u.pathname = `/${name}`;
+      u.password = 'sekret'; // trust auth ignores it; nothing may ever show it
+      return u.toString();
+    }),
+    drop: () =>
+      admin(async (c) => {
+        for (const name of names) await c.query(`drop database if exists "${name}" with (force)`);
+      }),
   };
 }

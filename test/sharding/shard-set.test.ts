@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ID_STRIDE, firstIdAbove } from '../../src/adapters/sharding/shard-ids.js';
 import { openShardSet, type ShardSet } from '../../src/adapters/sharding/shard-set.js';
 import { shardTargets, type ShardTarget } from '../../src/adapters/sharding/shard-urls.js';
 import { ShardedLinkRepository } from '../../src/adapters/sharding/sharded-link-repository.js';
-import { describeSharded } from '../helpers/databases.js';
+import { describeSharded, withSchemaLock } from '../helpers/databases.js';
 import { newLink } from '../helpers/new-link.js';
 
 describe('shardTargets (DATABASE_SHARDS)', () => {
@@ -47,10 +46,10 @@ describeSharded('ShardSet', (open) => {
   const sets: ShardSet[] = [];
   afterEach(async () => {
     for (const s of sets.splice(0)) await s.close();
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    for (const s of schemas.splice(0)) await client.query(`drop schema if exists "${s}" cascade`);
-    await client.end();
+    // Under the helpers' schema lock: another file's migration introspects every schema.
+    await withSchemaLock(url!, 'exclusive', async (client) => {
+      for (const s of schemas.splice(0)) await client.query(`drop schema if exists "${s}" cascade`);
+    });
   });
   const targets = (n: number): ShardTarget[] =>
     Array.from({ length: n }, (_, i) => {
@@ -59,7 +58,7 @@ describeSharded('ShardSet', (open) => {
       return { name: `s${i}`, url: url!, schema };
     });
   const opened = async (t: ShardTarget[]) => {
-    const set = await openShardSet(t, { poolSize: 4 });
+    const set = await withSchemaLock(url!, 'shared', () => openShardSet(t, { poolSize: 4 }));
     sets.push(set);
     return set;
   };
@@ -67,7 +66,7 @@ describeSharded('ShardSet', (open) => {
   it('fails at start naming an unreachable shard, and closes the ones it opened', async () => {
     const [good] = targets(1);
     const bad: ShardTarget = { name: 's1', url: 'postgres://tny:secret@127.0.0.1:1/nowhere' };
-    await expect(openShardSet([good!, bad], { poolSize: 2 })).rejects.toThrow(
+    await expect(withSchemaLock(url!, 'shared', () => openShardSet([good!, bad], { poolSize: 2 }))).rejects.toThrow(
       /DATABASE_SHARDS: shard s1 \(postgres:\/\/tny:\*\*\*@127\.0\.0\.1:1\/nowhere\) is unreachable or cannot be migrated: .*ECONNREFUSED/,
     );
   });
@@ -77,7 +76,7 @@ describeSharded('ShardSet', (open) => {
     await (await opened(t)).close();
     sets.length = 0;
     const swapped = [t[1]!, t[0]!, t[2]!].map((x, i) => ({ ...x, name: `s${i}` }));
-    await expect(openShardSet(swapped, { poolSize: 2 })).rejects.toThrow(/entry 0 \(.*\) is shard s1, not s0: the list's order changed/);
+    await expect(withSchemaLock(url!, 'shared', () => openShardSet(swapped, { poolSize: 2 }))).rejects.toThrow(/entry 0 \(.*\) is shard s1, not s0: the list's order changed/);
     const again = await opened(t);
     expect(again.size).toBe(3);
   });
@@ -133,11 +132,10 @@ describeSharded('ShardSet', (open) => {
     await first.close();
     sets.length = 0;
     // Identity s0 is recorded in that schema: clear it to reuse the database as s1.
-    const client = new pg.Client({ connectionString: url, options: `-c search_path=${t[1]!.schema}` });
-    await client.connect();
-    await client.query(`delete from settings where name = 'shard_name'`);
-    await client.query(`alter sequence short_urls_id_seq increment by 1`);
-    await client.end();
+    await withSchemaLock(url!, 'exclusive', async (client) => {
+      await client.query(`delete from "${t[1]!.schema}".settings where name = 'shard_name'`);
+      await client.query(`alter sequence "${t[1]!.schema}".short_urls_id_seq increment by 1`);
+    });
 
     const [a, b] = await Promise.all([opened(t), opened(t)]);
     const ids = await Promise.all(

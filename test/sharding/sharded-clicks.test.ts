@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { ShardedClickFlushes } from '../../src/adapters/sharding/sharded-click-flushes.js';
 import { ShardedClickRepository } from '../../src/adapters/sharding/sharded-click-repository.js';
@@ -6,7 +5,7 @@ import { ShardedLinkRepository } from '../../src/adapters/sharding/sharded-link-
 import { shardOfLink } from '../../src/adapters/sharding/split-clicks.js';
 import type { ClickAggregate } from '../../src/shortener/clicks.js';
 import type { Link } from '../../src/shortener/link.js';
-import { describeSharded, type TestShards } from '../helpers/databases.js';
+import { describeSharded, withSchemaLock, type TestShards } from '../helpers/databases.js';
 import { newLink } from '../helpers/new-link.js';
 
 const DAY = '2026-01-02';
@@ -36,9 +35,16 @@ async function stored(t: TestShards, link: Link): Promise<{ count: number; rollu
   return { count: Number(row.click_count), rollups: Number(sum?.n ?? 0) };
 }
 
-/** Makes a shard's click writes fail (and undoes it). */
-const breakShard = (t: TestShards, i: number) => sql`alter table click_rollups rename to click_rollups_off`.execute(t.shards[i]!.db);
-const mendShard = (t: TestShards, i: number) => sql`alter table click_rollups_off rename to click_rollups`.execute(t.shards[i]!.db);
+/**
+ * Makes a shard's click writes fail (and undoes it): DDL, so under the helpers' schema lock
+ * (another file's migration introspects every schema and fails if a table is renamed meanwhile).
+ */
+const rename = (t: TestShards, i: number, from: string, to: string) => {
+  const schema = t.shards[i]!.location.dialect === 'postgres' ? t.shards[i]!.location.schema : '';
+  return withSchemaLock(process.env.DATABASE_URL_TEST!, 'exclusive', (c) => c.query(`alter table "${schema}".${from} rename to ${to}`));
+};
+const breakShard = (t: TestShards, i: number) => rename(t, i, 'click_rollups', 'click_rollups_off');
+const mendShard = (t: TestShards, i: number) => rename(t, i, 'click_rollups_off', 'click_rollups');
 
 describeSharded('Sharded clicks', (open) => {
   it('writes each link clicks on its own shard, routed by id or by key, and reads stats there', async () => {

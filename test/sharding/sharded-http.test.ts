@@ -1,41 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeTestApp, type TestApp } from '../helpers/app.js';
-import { describeSharded, TEST_SHARD_COUNT } from '../helpers/databases.js';
+import { createTestDatabases, describeSharded, TEST_SHARD_COUNT } from '../helpers/databases.js';
 import { createLink, expectData, expectError, fakeClock } from '../http/support.js';
 
 type LinkData = Record<string, any>;
-
-/** DATABASE_SHARDS takes URLs, so these shards are real databases (created and dropped here). */
-async function createDatabases(url: string, n: number): Promise<string[]> {
-  const base = `tny_shards_${randomBytes(4).toString('hex')}`;
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  const urls: string[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      await client.query(`create database "${base}_${i}"`);
-      const u = new URL(url);
-      u.pathname = `/${base}_${i}`;
-      u.password = 'sekret'; // trust auth ignores it; health must never show it
-      urls.push(u.toString());
-    }
-  } finally {
-    await client.end();
-  }
-  return urls;
-}
-
-async function dropDatabases(url: string, urls: string[]): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    for (const u of urls) await client.query(`drop database if exists "${new URL(u).pathname.slice(1)}" with (force)`);
-  } finally {
-    await client.end();
-  }
-}
 
 async function countLinks(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
@@ -50,11 +19,12 @@ async function countLinks(url: string): Promise<number> {
 describeSharded('Shortener HTTP API on DATABASE_SHARDS', () => {
   const admin = process.env.DATABASE_URL_TEST!;
   let urls: string[] = [];
+  let drop = async () => {};
   let t: TestApp;
   let other: TestApp;
   let alice: string;
   beforeAll(async () => {
-    urls = await createDatabases(admin, TEST_SHARD_COUNT);
+    ({ urls, drop } = await createTestDatabases(admin, TEST_SHARD_COUNT));
     const env = { DATABASE_SHARDS: urls.join(','), DATABASE_POOL_SIZE: '4' };
     t = await makeTestApp(env, { clock: 'fake' });
     other = await makeTestApp(env); // a second process over the same shards
@@ -63,7 +33,7 @@ describeSharded('Shortener HTTP API on DATABASE_SHARDS', () => {
   afterAll(async () => {
     await other?.close();
     await t?.close();
-    await dropDatabases(admin, urls);
+    await drop();
   });
 
   it('creates links on every shard, resolves them through another process, and pages them in order', async () => {

@@ -4,7 +4,7 @@ import { MAX_SHARDS } from '../../src/adapters/sharding/shard-urls.js';
 import { FeistelPermutation } from '../../src/platform/ids/feistel-permutation.js';
 import { CounterKeys } from '../../src/shortener/keys/counter-keys.js';
 import { KEY_SPACE } from '../../src/shortener/keys/key-generator.js';
-import { describeSharded } from '../helpers/databases.js';
+import { describeSharded, withSchemaLock } from '../helpers/databases.js';
 
 type Range = { start: number; end: number };
 
@@ -47,7 +47,10 @@ describeSharded('ShardedIdSequence', (open) => {
     try {
       const sequence = new ShardedIdSequence(t.set, 1000);
       for (let i = 0; i < 3; i++) await sequence.leaseOn(i, 'keys', 1); // every shard has leased before
-      await t.shards[1]!.db.schema.dropTable('sequences').execute();
+      const location = t.shards[1]!.location;
+      const schema = location.dialect === 'postgres' ? location.schema : '';
+      // DDL under the helpers' schema lock (other files' migrations introspect every schema).
+      await withSchemaLock(process.env.DATABASE_URL_TEST!, 'exclusive', (c) => c.query(`drop table "${schema}".sequences`));
       const ranges = await Promise.all(Array.from({ length: 30 }, () => sequence.lease('keys', 10)));
       expectDisjoint(ranges);
       for (const r of ranges) expect(Math.floor((r.start - 1) / 1000) % MAX_SHARDS).not.toBe(1);
