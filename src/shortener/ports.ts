@@ -30,7 +30,10 @@ export interface LinkRepository {
 
 /** Click rollups and running counts, written by the write-behind buffer. */
 export interface ClickRepository {
-  /** Adds a batch in one transaction: all of it or none of it. */
+  /**
+   * Adds a batch in one transaction: all of it or none of it. Sharded, each shard's part is
+   * one transaction; parts of shards that failed are held and written later (docs/sharding.md).
+   */
   addClicks(batch: ClickBatch): Promise<void>;
   /** Stats over [fromDay, toDay]; `extra` rows (clicks not yet written) are counted as if they were. */
   stats(linkId: number, fromDay: string, toDay: string, extra?: readonly ClickAggregate[]): Promise<Omit<LinkStats, 'from' | 'to'>>;

@@ -106,6 +106,30 @@ describeSharded('ShardSet', (open) => {
     }
   });
 
+  it('keeps keys unique with only the owning shard checking: two processes racing on the same 90 keys', async () => {
+    const t = await open();
+    try {
+      const a = new ShardedLinkRepository(t.set);
+      const b = new ShardedLinkRepository(await t.connectAgain());
+      const keys = Array.from({ length: 90 }, (_, i) => `race${i}`);
+      const results = await Promise.all(
+        keys.flatMap((k) => [a.insert(newLink(k, { url: 'https://a.example/' })), b.insert(newLink(k, { url: 'https://b.example/' }))]),
+      );
+      for (let i = 0; i < keys.length; i++) {
+        const pair = [results[2 * i], results[2 * i + 1]];
+        expect(pair.filter((r) => r === 'conflict')).toHaveLength(1);
+        const winner = pair.find((r) => r !== 'conflict')!;
+        if (winner === 'conflict' || winner === undefined) throw new Error('no winner');
+        expect((await a.findByKey(keys[i]!))?.url).toBe(winner.url);
+      }
+      let stored = 0;
+      for (const shard of t.shards) stored += (await shard.db.selectFrom('short_urls').select('id').execute()).length;
+      expect(stored).toBe(90);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('gives link ids that never collide across shards, each in its shard residue class', async () => {
     const t = await open();
     try {
