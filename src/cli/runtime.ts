@@ -3,6 +3,7 @@ import { KyselyAccountStore } from '../adapters/sql/kysely-account-store.js';
 import { openDatabase } from '../adapters/sql/open-database.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { createContainer, type Container } from '../main/container.js';
+import { roleConfig } from '../main/roles.js';
 import { createLogger } from '../main/logger.js';
 import type { AccountStore } from '../platform/auth/ports.js';
 
@@ -68,7 +69,8 @@ export function createRuntime(
     async withContainer(fn) {
       const c = getConfig();
       prepare(c);
-      const container = await createContainer(c, createLogger(c.LOG_LEVEL === 'info' ? 'warn' : c.LOG_LEVEL));
+      // A CLI command serves nothing and delivers nothing: the api role's wiring (no delivery workers).
+      const container = await createContainer(roleConfig(c, 'api'), createLogger(c.LOG_LEVEL === 'info' ? 'warn' : c.LOG_LEVEL));
       try {
         return await fn(container, io);
       } finally {

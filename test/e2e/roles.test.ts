@@ -148,6 +148,11 @@ describe('roles: tny serve --role api + --role worker on one SQLite DATA_DIR (re
     await sleep(1500);
     expect(delivered()).toBe(before);
     expect((await detailed(api)).checks.queue).toMatchObject({ depth: 1 });
+    // A CLI command on the same DATA_DIR delivers nothing either (it wires the api role).
+    const cli = spawnTny(['links', 'export'], env);
+    expect((await cli.waitExit(15_000)).code, cli.stderr()).toBe(0);
+    expect(cli.stdout()).toContain('roles-link');
+    expect(delivered()).toBe(before);
     worker = await serveRole('worker', env);
     await until('delivery after the worker restarted', () => delivered() > before, 10_000);
     expect(delivered()).toBe(before + 1);
