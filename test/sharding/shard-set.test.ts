@@ -118,8 +118,8 @@ describeSharded('ShardSet', (open) => {
       for (let i = 0; i < keys.length; i++) {
         const pair = [results[2 * i], results[2 * i + 1]];
         expect(pair.filter((r) => r === 'conflict')).toHaveLength(1);
-        const winner = pair.find((r) => r !== 'conflict')!;
-        if (winner === 'conflict' || winner === undefined) throw new Error('no winner');
+        const winner = pair.find((r) => r !== 'conflict');
+        if (!winner) throw new Error('no winner');
         expect((await a.findByKey(keys[i]!))?.url).toBe(winner.url);
       }
       let stored = 0;
