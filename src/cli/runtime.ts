@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { KyselyAccountStore } from '../adapters/sql/kysely-account-store.js';
-import { openDatabase } from '../adapters/sql/open-database.js';
+import { openStorage } from '../adapters/sharding/open-storage.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { createContainer, type Container } from '../main/container.js';
 import { roleConfig } from '../main/roles.js';
@@ -51,7 +51,7 @@ export function createRuntime(
   let config: Config | undefined;
   const getConfig = () => (config ??= loadConfig(env));
   const prepare = (c: Config) => {
-    if (!c.DATABASE_URL) mkdirSync(c.DATA_DIR, { recursive: true });
+    if (!c.DATABASE_URL && c.DATABASE_SHARDS.length === 0) mkdirSync(c.DATA_DIR, { recursive: true });
   };
   return {
     config: getConfig,
@@ -59,7 +59,8 @@ export function createRuntime(
     async withStores(fn) {
       const c = getConfig();
       prepare(c);
-      const db = await openDatabase({ databaseUrl: c.DATABASE_URL, dataDir: c.DATA_DIR, poolSize: 2 });
+      // With DATABASE_SHARDS: every shard migrated, accounts on the home shard s0 (as in serve).
+      const db = await openStorage(c, { databaseUrl: c.DATABASE_URL, dataDir: c.DATA_DIR, poolSize: 2 });
       try {
         return await fn({ accounts: new KyselyAccountStore(db.db), ...io });
       } finally {
