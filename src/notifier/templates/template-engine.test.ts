@@ -87,4 +87,12 @@ describe('localeChain', () => {
   ])('%s with default %s', (locale, fallback, chain) => {
     expect(localeChain(locale, fallback)).toEqual(chain);
   });
+  it('the render budget measures each render alone: 400 concurrent renders of a small loop all fit a 50 ms budget', async () => {
+    // Each render takes well under a millisecond. Rendered asynchronously they interleave, so
+    // each one's wall clock includes the others' work and a valid send failed the budget.
+    const tight = new TemplateEngine({ maxSourceChars: 2000, renderMs: 50, memory: 100_000 });
+    const t = tpl('{% for i in (1..40) %}{{ i }},{% endfor %} {{ name }}');
+    const results = await Promise.allSettled(Array.from({ length: 400 }, () => tight.render(t, { name: 'x' })));
+    expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason?.code))).toEqual([]);
+  });
 });

@@ -79,7 +79,10 @@ export class TemplateEngine {
     const out: (string | null)[] = [];
     for (const part of parsed) {
       try {
-        out.push(part && String(await part.engine.render(part.parsed, data)));
+        // Synchronous: the render's wall-clock budget then measures this render alone. An async
+        // render interleaves with every other request's work, so under load a trivial template
+        // ran over its budget and a valid send was refused with TEMPLATE_RENDER_LIMIT.
+        out.push(part && String(part.engine.renderSync(part.parsed, data)));
       } catch (err) {
         throw this.renderFailure(parsed, data, err);
       }
