@@ -135,7 +135,7 @@ describe.runIf(Boolean(pgServer && redisUrl) || required)('scale-out: 2 api proc
     expect(await resolve(api2, 'one-link')).toEqual({ status: 301, location: 'https://example.com/one' }); // 301: the default redirect status
     // The worker serves no redirects and no API.
     expect((await resolve(worker, 'one-link')).status).toBe(404);
-  });
+  }, 60_000);
 
   it('an edit on api-1 is seen by api-2 within 100 ms, although api-2 had the link cached', async () => {
     expect((await call(api1, 'POST', '/api/v1/links', { url: 'https://example.com/before', alias: 'edit-me' })).status).toBe(201);
@@ -153,7 +153,7 @@ describe.runIf(Boolean(pgServer && redisUrl) || required)('scale-out: 2 api proc
     console.log(`scale-out: api-2 saw the edit ${ms.toFixed(1)} ms after api-1 answered`);
     expect(location).toBe('https://example.com/after');
     expect(ms).toBeLessThan(100);
-  });
+  }, 60_000);
 
   it('clicks on both api processes are counted exactly once (Redis counters, flushed to PostgreSQL)', async () => {
     expect((await call(api1, 'POST', '/api/v1/links', { url: 'https://example.com/clicks', alias: 'clicky' })).status).toBe(201);
@@ -169,7 +169,7 @@ describe.runIf(Boolean(pgServer && redisUrl) || required)('scale-out: 2 api proc
     await sleep(600); // three more flush intervals: nothing may be added twice
     expect((await call(api1, 'GET', '/api/v1/links/clicky')).body.data?.click_count).toBe(N);
     expect(count).toBe(N);
-  });
+  }, 60_000);
 
   it('a notification accepted by api-2 is delivered by the worker; an in-app one reaches a live stream held by api-1', async () => {
     for (const [method, path, body] of [
@@ -205,7 +205,7 @@ describe.runIf(Boolean(pgServer && redisUrl) || required)('scale-out: 2 api proc
     expect(streamed).toContain('hi 2');
     const status = await call(api1, 'GET', `/api/v1/notifications/${hooked.body.data.id as string}`);
     expect(status.body.data.channels[0]).toMatchObject({ channel: 'webhook', status: 'sent' });
-  });
+  }, 60_000);
 
   it('the worker SIGKILLed twice while it flushes clicks and delivers notifications: nothing lost, nothing counted twice', async () => {
     expect((await call(api1, 'POST', '/api/v1/links', { url: 'https://example.com/flow', alias: 'flow' })).status).toBe(201);
@@ -249,7 +249,7 @@ describe.runIf(Boolean(pgServer && redisUrl) || required)('scale-out: 2 api proc
     expect(count).toBe(redirects);
     expect(ids.every((id) => received().has(id))).toBe(true);
     expect(duplicates).toBeLessThanOrEqual(kills * 4);
-  });
+  }, 60_000);
 
   it('an api process SIGKILLed under load loses no accepted request: every 201 is a link the other process resolves', async () => {
     const accepted: string[] = [];
@@ -287,5 +287,5 @@ describe.runIf(Boolean(pgServer && redisUrl) || required)('scale-out: 2 api proc
     expect(missing).toEqual([]);
     api1 = await serve('api', api1.port);
     expect((await resolve(api1, accepted[0]!)).status).toBe(301);
-  });
+  }, 60_000);
 });
