@@ -18,8 +18,6 @@
  * BENCH_SCENARIOS (all).
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { bulkLoadLinks, type LoadedLinks } from './lib/links.js';
 import { runGet } from './lib/load.js';
 import { metricValue, scrape } from './lib/metrics.js';
@@ -27,14 +25,14 @@ import { removeDir, startBaseline, startTny, tempDir } from './lib/process.js';
 import { environment, environmentLine, writeResults } from './lib/report.js';
 import { alternatingRounds, type Summary } from './lib/rounds.js';
 import { waitForQuiet } from './lib/cpu.js';
+import { BENCH_REDIS_URL, deleteRedisKeys, throwawayDatabase } from './lib/services.js';
 import { fmt, fmtInt, round } from './lib/stats.js';
 
 const LINKS = Number(process.env.BENCH_LINKS ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ROUND_S = Number(process.env.BENCH_ROUND_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const PG_SERVER = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = BENCH_REDIS_URL;
 const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? 'l1,l2,db,embedded-l1,embedded-db').split(',').map((x) => x.trim()));
 const SMALL_L1 = '1000';
 
@@ -49,17 +47,11 @@ interface Row {
 }
 
 async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
-  const name = `tny_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_SERVER });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(PG_SERVER);
-  url.pathname = `/${name}`;
+  const db = await throwawayDatabase();
   try {
-    return await fn(url.toString());
+    return await fn(db.url);
   } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await db.drop();
   }
 }
 
@@ -125,14 +117,7 @@ async function main(): Promise<void> {
     });
   } finally {
     removeDir(dataDir);
-    const redis = new Redis(REDIS_URL);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `*${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-    redis.disconnect();
+    await deleteRedisKeys(prefix, REDIS_URL);
   }
 
   log();

@@ -29,6 +29,9 @@
  *  - split: the same open loop at BENCH_SPLIT_RATES (3500,5000) against two processes on one
  *    SQLite file, one accepting (NOTIFY_WORKERS=0, server CPU) and one delivering (load CPU,
  *    shared with the client and the sink): the node's two cores (with pinning only).
+ * BENCH_QUEUE=bullmq runs every phase in scale-out mode instead: a throwaway PostgreSQL database
+ * per phase (BENCH_DATABASE_URL's server), Redis (BENCH_REDIS_URL), QUEUE=bullmq; results in
+ * notify-e2e-bullmq-*.json.
  * Knobs: BENCH_ROUNDS (3), BENCH_DEPTH (100000; 0 skips), BENCH_DRAIN_SECONDS (60),
  * BENCH_NOTIFY_WORKERS (tny's default when unset), BENCH_PIN=0.
  */
@@ -38,6 +41,7 @@ import { waitForQuiet } from '../lib/cpu.js';
 import { freePort } from '../lib/net.js';
 import { pinning, removeDir, startTny, tempDir, type TnyServer } from '../lib/process.js';
 import { profileFlags, profilesIn } from '../lib/profile.js';
+import { scaleOutStorage } from '../lib/services.js';
 import { environment, environmentLine, writeResults } from '../lib/report.js';
 import { fmt, fmtInt, median, percentile, round } from '../lib/stats.js';
 
@@ -48,6 +52,8 @@ const WORKERS = process.env.BENCH_NOTIFY_WORKERS;
 const SUSTAIN_S = Number(process.env.BENCH_SUSTAIN_SECONDS ?? 20);
 const SUSTAIN_RATES = (process.env.BENCH_SUSTAIN_RATES ?? '1160,2000,3500').split(',').map(Number).filter((n) => n > 0);
 const SUSTAIN_BATCH = 50;
+/** `bullmq`: tny in scale-out mode (a throwaway PostgreSQL database per phase, Redis, QUEUE=bullmq). */
+const QUEUE_MODE = process.env.BENCH_QUEUE === 'bullmq' ? 'bullmq' : 'sqlite';
 const SPLIT_RATES = (process.env.BENCH_SPLIT_RATES ?? '3500,5000').split(',').map(Number).filter((n) => n > 0);
 const SMALL = 1000;
 const IN_FLIGHT = 50;
@@ -271,9 +277,16 @@ async function sustained(api: Api, sink: Sink, rate: number, offset: number): Pr
  * NOTIFY_WORKERS=0 accepting (server CPU) and a second `tny serve` delivering (the load CPU,
  * shared with this process's client and sink: with two cores there is no third).
  */
-async function splitRun(sink: Sink, env: Record<string, string>): Promise<SustainResult[]> {
+/** The storage of one phase: the embedded SQLite in its data dir, or (BENCH_QUEUE=bullmq) a throwaway PostgreSQL database + Redis. */
+async function phaseStorage(): Promise<{ env: Record<string, string>; dispose(): Promise<void> }> {
+  return QUEUE_MODE === 'bullmq' ? scaleOutStorage() : { env: {}, dispose: async () => {} };
+}
+
+async function splitRun(sink: Sink, baseEnv: Record<string, string>): Promise<SustainResult[]> {
   const dataDir = tempDir('notify-e2e-split');
   const procs: TnyServer[] = [];
+  const storage = await phaseStorage();
+  const env = { ...baseEnv, ...storage.env };
   try {
     const api = await startTny({ dataDir, env: { ...env, NOTIFY_WORKERS: '0' } });
     procs.push(api);
@@ -290,6 +303,7 @@ async function splitRun(sink: Sink, env: Record<string, string>): Promise<Sustai
   } finally {
     for (const p of procs.reverse()) await p.stop();
     removeDir(dataDir);
+    await storage.dispose();
   }
 }
 
@@ -306,8 +320,10 @@ interface DepthResult {
   p99FromDrainStartMs: number;
 }
 
-async function depthRun(sink: Sink, env: Record<string, string>): Promise<DepthResult> {
+async function depthRun(sink: Sink, baseEnv: Record<string, string>): Promise<DepthResult> {
   const dataDir = tempDir('notify-e2e-depth');
+  const storage = await phaseStorage();
+  const env = { ...baseEnv, ...storage.env };
   let tny: TnyServer | undefined;
   let profileDir: string | undefined;
   try {
@@ -358,6 +374,7 @@ async function depthRun(sink: Sink, env: Record<string, string>): Promise<DepthR
   } finally {
     await tny?.stop();
     removeDir(dataDir);
+    await storage.dispose();
     if (profileDir) log(`  drain CPU profile: ${profilesIn(profileDir).join(', ')} (npx tsx bench/profile-top.ts <file>)`);
   }
 }
@@ -372,7 +389,7 @@ const ratio = (v: number): string => `${fmt(v / TARGET_PEAK)}× peak, ${fmt(v / 
 async function main(): Promise<void> {
   const busyBefore = await waitForQuiet(Number(process.env.BENCH_WAIT_QUIET_SECONDS ?? 20), 0.1, log);
   const env = environment();
-  log(`notify-e2e — ${fmtInt(SMALL)} per round × ${ROUNDS} rounds (single: ${IN_FLIGHT} in flight; batch: 1 call), depth ${fmtInt(DEPTH)}; NOTIFY_WORKERS ${WORKERS ?? 'default'}`);
+  log(`notify-e2e — ${fmtInt(SMALL)} per round × ${ROUNDS} rounds (single: ${IN_FLIGHT} in flight; batch: 1 call), depth ${fmtInt(DEPTH)}; NOTIFY_WORKERS ${WORKERS ?? 'default'}; queue ${QUEUE_MODE === 'bullmq' ? 'BullMQ on Redis, PostgreSQL' : 'SQLite (embedded)'}`);
   log(`${environmentLine(env)}; machine busy before start: ${Math.round(busyBefore * 100)}%`);
   log(`targets (100 M/day): ${fmtInt(TARGET_AVG)}/s average, ${fmtInt(TARGET_PEAK)}/s peak`);
 
@@ -388,6 +405,7 @@ async function main(): Promise<void> {
     ...(WORKERS ? { NOTIFY_WORKERS: WORKERS } : {}),
   };
   const dataDir = tempDir('notify-e2e');
+  const mainStorage = await phaseStorage();
   let tny: TnyServer | undefined;
   const results: Record<'single' | 'batch', RoundResult[]> = { single: [], batch: [] };
   let depth: DepthResult | undefined;
@@ -397,7 +415,7 @@ async function main(): Promise<void> {
   try {
     const profile = profileFlags('notify-rounds');
     mainProfileDir = profile.dir;
-    tny = await startTny({ dataDir, env: tnyEnv, nodeFlags: profile.flags });
+    tny = await startTny({ dataDir, env: { ...tnyEnv, ...mainStorage.env }, nodeFlags: profile.flags });
     const api = apiFor(tny);
     await setup(api, sink);
     // Warm-up (JIT, connections, statement caches), not recorded.
@@ -424,6 +442,7 @@ async function main(): Promise<void> {
   } finally {
     await tny?.stop();
     removeDir(dataDir);
+    await mainStorage.dispose();
     await sink.stop();
   }
 
@@ -463,10 +482,10 @@ async function main(): Promise<void> {
     );
   }
   log(`  duplicates at the sink: ${sink.duplicates}`);
-  const file = writeResults('notify-e2e', {
+  const file = writeResults(QUEUE_MODE === 'bullmq' ? 'notify-e2e-bullmq' : 'notify-e2e', {
     command: 'npm run build && npx tsx bench/notify/e2e.ts',
     environment: { ...env, busyBeforeStart: round(busyBefore, 3) },
-    parameters: { splitRates: SPLIT_RATES, sustainSeconds: SUSTAIN_S, sustainRates: SUSTAIN_RATES, sustainBatch: SUSTAIN_BATCH, small: SMALL, rounds: ROUNDS, inFlight: IN_FLIGHT, depth: DEPTH, batch: BATCH, batchInFlight: BATCH_IN_FLIGHT, drainSeconds: DRAIN_S, notifyWorkers: WORKERS ?? 'default' },
+    parameters: { queue: QUEUE_MODE, splitRates: SPLIT_RATES, sustainSeconds: SUSTAIN_S, sustainRates: SUSTAIN_RATES, sustainBatch: SUSTAIN_BATCH, small: SMALL, rounds: ROUNDS, inFlight: IN_FLIGHT, depth: DEPTH, batch: BATCH, batchInFlight: BATCH_IN_FLIGHT, drainSeconds: DRAIN_S, notifyWorkers: WORKERS ?? 'default' },
     targets: { averagePerS: TARGET_AVG, peakPerS: TARGET_PEAK },
     summary: Object.fromEntries(
       (['single', 'batch'] as const).map((m) => [
