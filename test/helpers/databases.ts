@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type SqliteDatabase from 'better-sqlite3';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
-import { afterEach, beforeEach, describe, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, it } from 'vitest';
 import { openPostgres } from '../../src/adapters/postgres/open-postgres.js';
 import { migrateToLatest } from '../../src/adapters/sql/migrations.js';
 import type { Database, SqlDialectName } from '../../src/adapters/sql/schema.js';
@@ -263,19 +263,48 @@ function singleStore(factory: DatabaseFactory): LinkStoreFactory {
   };
 }
 
-function shardedStore(url: string): LinkStoreFactory {
+/** Tables emptied between tests of a reused shard set (the shard identity in `settings` stays). */
+async function emptyLinkTables(db: Kysely<Database>): Promise<void> {
+  const tables = await sql<{ name: string }>`
+    select table_name as name from information_schema.tables
+    where table_schema = current_schema() and table_type = 'BASE TABLE'
+      and table_name not in ('settings', 'kysely_migration', 'kysely_migration_lock')`.execute(db);
+  if (tables.rows.length === 0) return;
+  // No RESTART IDENTITY: the link id sequences keep their interleaving (shard-ids.ts).
+  await sql`truncate table ${sql.join(tables.rows.map((t) => sql.id(t.name)))} cascade`.execute(db);
+}
+
+/**
+ * A 3-shard store, made once per suite (three schemas and their migrations cost seconds) and
+ * emptied before each test; `done()` drops it after the suite.
+ */
+function shardedStore(url: string): LinkStoreFactory & { done(): Promise<void> } {
+  let shared: Promise<TestShards> | undefined;
   return {
     name: `postgres x${TEST_SHARD_COUNT} shards`,
     async open() {
-      const t = await openTestShards(url, TEST_SHARD_COUNT);
+      const t = await (shared ??= openTestShards(url, TEST_SHARD_COUNT));
+      for (const shard of t.shards) await emptyLinkTables(shard.db);
+      const extra: Connection[] = [];
       return {
         links: new ShardedLinkRepository(t.set),
         dialect: 'postgres',
         databaseOf: (key) => t.shards[t.set.shardFor(key).index]!,
         databases: t.shards,
-        connectAgain: async () => new ShardedLinkRepository(await t.connectAgain()),
-        close: () => t.close(),
+        async connectAgain() {
+          const conns = await Promise.all(t.shards.map((s) => connect(s.location)));
+          extra.push(...conns);
+          return new ShardedLinkRepository(await ShardSet.prepare(asShards(conns)));
+        },
+        async close() {
+          for (const c of extra.splice(0)) await c.close();
+        },
       };
+    },
+    async done() {
+      const t = await shared;
+      shared = undefined;
+      await t?.close();
     },
   };
 }
@@ -283,7 +312,11 @@ function shardedStore(url: string): LinkStoreFactory {
 /** Registers `body` for SQLite, PostgreSQL and a 3-shard PostgreSQL set (the latter two as describeEachDatabase). */
 export function describeEachLinkStore(title: string, body: (factory: LinkStoreFactory) => void): void {
   describeEachDatabase(title, (factory) => body(singleStore(factory)));
-  describeSharded(title, () => body(shardedStore(process.env.DATABASE_URL_TEST!)));
+  describeSharded(title, () => {
+    const factory = shardedStore(process.env.DATABASE_URL_TEST!);
+    afterAll(() => factory.done());
+    body(factory);
+  });
 }
 
 /** A fresh link store per test. */
