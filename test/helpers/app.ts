@@ -8,16 +8,25 @@ import { createContainer, type Container } from '../../src/main/container.js';
 import { createLogger } from '../../src/main/logger.js';
 import { createKey, ensureAdminKey } from '../../src/platform/auth/manage-keys.js';
 import { FakeClock, systemClock, type Clock } from '../../src/platform/clock.js';
-import { createTestDatabases } from './databases.js';
+import { createTestDatabases, type EmptiedDatabases } from './databases.js';
 
 export const TEST_BASE_URL = 'http://tny.test';
 
 /**
  * Set (before importing an HTTP suite) by files that rerun it on sharded PostgreSQL:
- * makeTestApp then gives each app `shards` fresh databases as DATABASE_SHARDS
- * (test/sharding/*-on-shards.test.ts). 0: the suite's own database (SQLite by default).
+ * makeTestApp then gives each app `shards` PostgreSQL databases as DATABASE_SHARDS, emptied
+ * for it (test/sharding/*-on-shards.test.ts), made once per file; such a file calls
+ * `dropTestShards()` after all. 0: the suite's own database (SQLite by default).
  */
 export const testStorage = { shards: 0 };
+let testShards: Promise<EmptiedDatabases> | undefined;
+
+/** Drops the databases makeTestApp made for testStorage.shards. */
+export async function dropTestShards(): Promise<void> {
+  const made = await testShards;
+  testShards = undefined;
+  await made?.drop();
+}
 
 export interface TestApp {
   app: FastifyInstance;
@@ -39,8 +48,12 @@ export async function makeTestApp(env: Record<string, string> = {}, opts: { cloc
   const dir = mkdtempSync(join(tmpdir(), 'tny-app-'));
   const shardUrl = process.env.DATABASE_URL_TEST;
   if (testStorage.shards > 0 && !shardUrl) throw new Error('sharded HTTP suites need DATABASE_URL_TEST');
-  const shards = testStorage.shards > 0 && !env.DATABASE_URL && !env.DATABASE_SHARDS ? await createTestDatabases(shardUrl!, testStorage.shards) : undefined;
-  if (shards) env = { ...env, DATABASE_SHARDS: shards.urls.join(','), DATABASE_POOL_SIZE: '4' };
+  if (testStorage.shards > 0 && !env.DATABASE_URL && !env.DATABASE_SHARDS) {
+    // One app at a time per file (the suites open them in beforeAll, one describe after another).
+    const made = await (testShards ??= createTestDatabases(shardUrl!, testStorage.shards));
+    await made.empty();
+    env = { ...env, DATABASE_SHARDS: made.urls.join(','), DATABASE_POOL_SIZE: '4' };
+  }
   const config = loadConfig({
     DATA_DIR: dir,
     BASE_URL: TEST_BASE_URL,
@@ -76,7 +89,6 @@ export async function makeTestApp(env: Record<string, string> = {}, opts: { cloc
     async close() {
       await app.close();
       await container.lifecycle.close();
-      await shards?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -268,7 +268,7 @@ async function emptyLinkTables(db: Kysely<Database>): Promise<void> {
   const tables = await sql<{ name: string }>`
     select table_name as name from information_schema.tables
     where table_schema = current_schema() and table_type = 'BASE TABLE'
-      and table_name not in ('settings', 'kysely_migration', 'kysely_migration_lock')`.execute(db);
+      and table_name not in ('settings', 'tny_migrations', 'tny_migrations_lock')`.execute(db);
   if (tables.rows.length === 0) return;
   // No RESTART IDENTITY: the link id sequences keep their interleaving (shard-ids.ts).
   await sql`truncate table ${sql.join(tables.rows.map((t) => sql.id(t.name)))} cascade`.execute(db);
@@ -336,15 +336,24 @@ export function useFreshLinkStore(factory: LinkStoreFactory): () => LinkStore {
   };
 }
 
+/** Databases made by createTestDatabases. */
+export interface EmptiedDatabases {
+  urls: string[];
+  /** Empties every table but settings and the migrations' (a no-op before first use). */
+  empty(): Promise<void>;
+  drop(): Promise<void>;
+}
+
 /**
  * `n` new, empty PostgreSQL databases on the server of `url` (DATABASE_SHARDS takes URLs, so
- * shards given to a whole app are real databases), with a `drop()` that removes them.
+ * shards given to a whole app are real databases), with `drop()` to remove them and `empty()`
+ * to reuse them for another app without creating and migrating new ones.
  */
-export async function createTestDatabases(url: string, n: number): Promise<{ urls: string[]; drop(): Promise<void> }> {
+export async function createTestDatabases(url: string, n: number): Promise<EmptiedDatabases> {
   const base = `tny_shards_${randomBytes(4).toString('hex')}`;
   const names = Array.from({ length: n }, (_, i) => `${base}_${i}`);
-  const admin = async (fn: (c: pg.Client) => Promise<void>) => {
-    const client = new pg.Client({ connectionString: url });
+  const withClient = async (connectionString: string, fn: (c: pg.Client) => Promise<void>) => {
+    const client = new pg.Client({ connectionString });
     await client.connect();
     try {
       await fn(client);
@@ -352,18 +361,32 @@ export async function createTestDatabases(url: string, n: number): Promise<{ url
       await client.end();
     }
   };
-  await admin(async (c) => {
+  await withClient(url, async (c) => {
     for (const name of names) await c.query(`create database "${name}"`);
   });
+  const urls = names.map((name) => {
+    const u = new URL(url);
+    u.pathname = `/${name}`;
+    u.password = 'sekret'; // trust auth ignores it; nothing may ever show it
+    return u.toString();
+  });
   return {
-    urls: names.map((name) => {
-      const u = new URL(url);
-      u.pathname = `/${name}`;
-      u.password = 'sekret'; // trust auth ignores it; nothing may ever show it
-      return u.toString();
-    }),
+    urls,
+    async empty() {
+      for (const u of urls) {
+        await withClient(u, async (c) => {
+          const { rows } = await c.query<{ name: string }>(
+            `select table_name as name from information_schema.tables
+             where table_schema = 'public' and table_type = 'BASE TABLE'
+               and table_name not in ('settings', 'tny_migrations', 'tny_migrations_lock')`,
+          );
+          // No RESTART IDENTITY: link id sequences keep their interleaving (shard-ids.ts).
+          if (rows.length > 0) await c.query(`truncate table ${rows.map((r) => `"${r.name}"`).join(', ')} cascade`);
+        });
+      }
+    },
     drop: () =>
-      admin(async (c) => {
+      withClient(url, async (c) => {
         for (const name of names) await c.query(`drop database if exists "${name}" with (force)`);
       }),
   };
