@@ -60,6 +60,26 @@ describeWithRedis('BullmqQueue', (url) => {
     }
   });
 
+  it('a job due now is ready, not delayed, however far the clock moves while it is enqueued', async () => {
+    // A clock that moves 1 ms on every read, as a loaded machine's does between two reads.
+    const ticking = new FakeClock(1_000_000);
+    const now = ticking.now.bind(ticking);
+    ticking.now = () => {
+      const t = now();
+      ticking.advance(1);
+      return t;
+    };
+    const queue = open({ clock: ticking });
+    await queue.enqueue('ticks', { n: 1 }, { priority: 'normal' });
+    await queue.enqueueBatch('ticks', [{ payload: { n: 2 } }, { payload: { n: 3 } }]);
+    const bull = new BullQueue('ticks', { connection: { url }, prefix });
+    try {
+      expect(await bull.getJobCounts('prioritized', 'wait', 'delayed')).toEqual({ prioritized: 3, wait: 0, delayed: 0 });
+    } finally {
+      await bull.close();
+    }
+  });
+
   it('takes queue names BullMQ refuses (":" is its key separator)', async () => {
     const queue = open();
     for (const name of ['a:b', 'a%3Ab', '50%:x']) {

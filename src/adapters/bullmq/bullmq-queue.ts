@@ -91,10 +91,12 @@ export class BullmqQueue implements Queue {
   async enqueueBatch<P extends JsonValue>(queue: string, items: readonly EnqueueItem<P>[]): Promise<string[]> {
     this.checkOpen();
     checkQueueName(queue);
-    const now = this.clock.now();
     // Validate everything before writing anything: the batch is all or nothing.
-    const jobs = items.map((item) => {
-      const n = normaliseEnqueue(item.options, this.clock, this.maxAttempts);
+    const normalised = items.map((item) => ({ item, n: normaliseEnqueue(item.options, this.clock, this.maxAttempts) }));
+    // Read after normalising: a job due "now" (runAt defaulted to the clock then) must not come
+    // out 1 ms in the future, delayed instead of ready (seen under load).
+    const now = this.clock.now();
+    const jobs = normalised.map(({ item, n }) => {
       return {
         name: 'tny',
         data: JSON.parse(encodePayload(item.payload)) as unknown,
