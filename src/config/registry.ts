@@ -185,6 +185,7 @@ export const registry = {
   NOTIFY_SMS_FROM: optionalStr('SMS sender: an E.164 number or a Messaging Service SID (`MG…`).'),
   NOTIFY_DEFAULT_LOCALE: str('Locale (BCP 47) of recipients created without one, and the last step of template locale fallback.', 'en'),
   NOTIFY_DEFAULT_TIME_ZONE: str('IANA time zone of recipients created without one (their quiet hours are read in it).', 'UTC'),
+  NOTIFY_CONFIG_CACHE_MS: int('With Redis on PostgreSQL (scale-out), the longest a process keeps recipients, categories, preferences and templates cached; changes made through another process reach it sooner, by announcement over Redis (ms; 0: no cache).', 5000, { min: 0, max: 3_600_000 }),
   NOTIFY_TEMPLATE_RENDER_MS: int('Longest a template may render before it fails with TEMPLATE_RENDER_LIMIT (ms).', 100, { min: 1, max: 10_000 }),
   QUEUE: oneOf(
     'Durable queue of notification deliveries: `sqlite` (a table in the SQLite database; PostgreSQL has none) or `bullmq` (BullMQ on REDIS_URL, which it needs; any database). See docs/patterns/queue.md.',

@@ -18,9 +18,11 @@ import { KyselyNotifierPreferences } from '../adapters/sql/kysely-notifier-prefe
 import { KyselyNotifierContactPoints } from '../adapters/sql/kysely-notifier-contact-points.js';
 import { KyselyNotifierRecipients } from '../adapters/sql/kysely-notifier-recipients.js';
 import { KyselyNotifierTemplates } from '../adapters/sql/kysely-notifier-templates.js';
-import { cachedNotifierStores } from '../adapters/sqlite/cached-notifier-stores.js';
+import { dataVersionFreshness } from '../adapters/sqlite/data-version-freshness.js';
+import { busFreshness } from '../adapters/redis/bus-freshness.js';
+import { cachedNotifierStores } from '../notifier/cached-stores.js';
 import { KyselySettingsStore } from '../adapters/sql/kysely-settings-store.js';
-import { openDatabase, type OpenedDatabase } from '../adapters/sql/open-database.js';
+import type { OpenedDatabase } from '../adapters/sql/open-database.js';
 import { openRedis, type RedisHandle } from '../adapters/redis/open-redis.js';
 import { RedisClickCounter } from '../adapters/redis/redis-click-counter.js';
 import { SqliteClickJournal } from '../adapters/sqlite/sqlite-click-journal.js';
@@ -207,10 +209,18 @@ function healthChecks(
 }
 
 /**
- * The notifier's configuration stores; on SQLite behind the never-stale read cache of the
- * accept path (PRAGMA data_version: src/adapters/sqlite/cached-notifier-stores.ts).
+ * The notifier's configuration stores behind the accept path's read cache: on SQLite kept exact
+ * by PRAGMA data_version; with Redis (scale-out) by announcements over the invalidation bus,
+ * entries at most NOTIFY_CONFIG_CACHE_MS old; on PostgreSQL without Redis, uncached (another
+ * process's writes could not be seen). src/notifier/cached-stores.ts.
  */
-function notifierStores(database: Awaited<ReturnType<typeof openDatabase>>): NotifierStores {
+async function notifierStores(
+  database: Awaited<ReturnType<typeof openStorage>>,
+  redis: RedisHandle | undefined,
+  config: Config,
+  lifecycle: Lifecycle,
+  logger: Logger,
+): Promise<NotifierStores> {
   const stores: NotifierStores = {
     recipients: new KyselyNotifierRecipients(database.db, database.dialect),
     contacts: new KyselyNotifierContactPoints(database.db),
@@ -218,7 +228,13 @@ function notifierStores(database: Awaited<ReturnType<typeof openDatabase>>): Not
     categories: new KyselyNotifierCategories(database.db, database.dialect),
     templates: new KyselyNotifierTemplates(database.db, database.dialect),
   };
-  return database.sqlite ? cachedNotifierStores(stores, database.sqlite) : stores;
+  if (database.sqlite) return cachedNotifierStores(stores, { freshness: dataVersionFreshness(database.sqlite) });
+  if (!redis || config.NOTIFY_CONFIG_CACHE_MS === 0) return stores;
+  const freshness = lifecycle.add(
+    'notifier config announcements',
+    await busFreshness(redis.redis, redis.redis.duplicate(), config.INBOX_REDIS_PREFIX, (err) => logger.warn({ err }, 'announcing a notifier configuration change failed; retrying')),
+  );
+  return cachedNotifierStores(stores, { freshness, maxAgeMs: config.NOTIFY_CONFIG_CACHE_MS });
 }
 
 /** The notifier's default locale and zone, checked here because the registry has no BCP 47 or IANA type. */
@@ -373,7 +389,7 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
     inbox: { recipients: new KyselyNotifierRecipients(database.db, database.dialect), inbox: inboxStore, hub: inboxHub, clock },
     inAppChannel: new InAppChannel(inboxStore, inboxHub, clock),
     notifier: {
-      stores: notifierStores(database),
+      stores: await notifierStores(database, redis, config, lifecycle, logger),
       templates: new TemplateEngine({ ...DEFAULT_TEMPLATE_LIMITS, renderMs: config.NOTIFY_TEMPLATE_RENDER_MS }),
       clock,
       ...defaults,

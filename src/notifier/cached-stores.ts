@@ -1,37 +1,50 @@
-import type SqliteDatabase from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
-import type { NotifierStores } from '../../notifier/ports.js';
+import type { NotifierStores } from './ports.js';
+
+/**
+ * How the cache learns that the stores changed outside it (another process wrote).
+ * - SQLite: `PRAGMA data_version` (src/adapters/sqlite/data-version-freshness.ts): exact.
+ * - Scale-out: an announcement over Redis pub/sub (src/adapters/redis/bus-freshness.ts): other
+ *   processes clear within the message's delay (milliseconds); `maxAgeMs` bounds what a missed
+ *   announcement can cost.
+ */
+export interface CacheFreshness {
+  /** True when another process may have changed the stores since the last call: the cache is cleared. */
+  changedElsewhere(): boolean;
+  /** A write through this cache has committed: tell the other processes. */
+  announce(): void;
+}
+
+export interface CachedStoresOptions {
+  freshness: CacheFreshness;
+  maxEntries?: number;
+  /** Entries older than this are read again (default: no limit). */
+  maxAgeMs?: number;
+}
 
 /**
  * The notifier's configuration reads on the accept path (recipient, contact points,
- * preferences, category, best template: five queries a notification) from an in-process cache
- * that is never stale, on SQLite:
- * - every write through these stores clears it (configuration changes are rare);
- * - every read first checks `PRAGMA data_version`, which changes when ANOTHER connection (another
- *   process on the same file: a `tny serve` next to this one, a delivery worker marking a
- *   contact invalid) has committed; then the cache is cleared before the read. Commits of this
- *   connection do not change it, and they all go through the stores or through the ledger and
- *   queue, which do not touch configuration tables.
- * So a read returns what the database holds at that moment, as the uncached store would.
- * Values are shared between callers: treat them as read-only (the use cases do).
+ * preferences, category, best template: five queries a notification) from an in-process cache:
+ * - every write through these stores clears it, before and after (configuration changes are
+ *   rare), and announces it to the other processes;
+ * - every read first asks the freshness strategy whether another process wrote, and clears the
+ *   cache if so.
+ * With data_version (SQLite) a read returns what the database holds at that moment, as the
+ * uncached store would; with pub/sub, another process's change is seen once its announcement
+ * has arrived. Values are shared between callers: treat them as read-only (the use cases do).
  */
-export function cachedNotifierStores(stores: NotifierStores, raw: SqliteDatabase.Database, maxEntries = 10_000): NotifierStores & { readonly stats: { hits: number; misses: number; clears: number } } {
-  const dataVersion = raw.prepare('PRAGMA data_version').pluck() as SqliteDatabase.Statement<[], number>;
+export function cachedNotifierStores(stores: NotifierStores, options: CachedStoresOptions): NotifierStores & { readonly stats: { hits: number; misses: number; clears: number } } {
+  const { freshness } = options;
   // Promises are cached, so concurrent misses of one key share one query.
-  const cache = new LRUCache<string, Promise<unknown>>({ max: maxEntries });
+  const cache = new LRUCache<string, Promise<unknown>>({ max: options.maxEntries ?? 10_000, ...(options.maxAgeMs ? { ttl: options.maxAgeMs } : {}) });
   const stats = { hits: 0, misses: 0, clears: 0 };
-  let version = dataVersion.get();
 
   const clear = (): void => {
     cache.clear();
     stats.clears += 1;
   };
   const read = <T>(key: string, load: () => Promise<T>): Promise<T> => {
-    const now = dataVersion.get();
-    if (now !== version) {
-      version = now;
-      clear();
-    }
+    if (freshness.changedElsewhere()) clear();
     const hit = cache.get(key) as Promise<T> | undefined;
     if (hit) {
       stats.hits += 1;
@@ -51,6 +64,7 @@ export function cachedNotifierStores(stores: NotifierStores, raw: SqliteDatabase
       return await run();
     } finally {
       clear();
+      freshness.announce();
     }
   };
 

@@ -7,12 +7,13 @@ import { KyselyNotifierContactPoints } from '../sql/kysely-notifier-contact-poin
 import { KyselyNotifierPreferences } from '../sql/kysely-notifier-preferences.js';
 import { KyselyNotifierRecipients } from '../sql/kysely-notifier-recipients.js';
 import { KyselyNotifierTemplates } from '../sql/kysely-notifier-templates.js';
-import { cachedNotifierStores } from './cached-notifier-stores.js';
+import { cachedNotifierStores } from '../../notifier/cached-stores.js';
+import { dataVersionFreshness } from './data-version-freshness.js';
 
 const fields = (description: string): CategoryFields => ({ description, defaultChannels: ['webhook'], fallback: [], critical: false, frequencyCap: null });
 
 /** Real SQLite files; "another process" is a second connection to the same file. */
-describe('cachedNotifierStores (SQLite, PRAGMA data_version)', () => {
+describe('cachedNotifierStores with dataVersionFreshness (SQLite, PRAGMA data_version)', () => {
   let database: TestDatabase;
   let other: Connection;
   let base: NotifierStores;
@@ -38,7 +39,7 @@ describe('cachedNotifierStores (SQLite, PRAGMA data_version)', () => {
   afterEach(() => database.close());
 
   it('answers repeats from memory, and concurrent misses share one query', async () => {
-    const stores = cachedNotifierStores(base, database.raw!);
+    const stores = cachedNotifierStores(base, { freshness: dataVersionFreshness(database.raw!) });
     await stores.categories.insert(1, 'news', fields('v1'), 1000);
     const [a, b] = await Promise.all([stores.categories.find(1, 'news'), stores.categories.find(1, 'news')]);
     expect(a?.description).toBe('v1');
@@ -50,7 +51,7 @@ describe('cachedNotifierStores (SQLite, PRAGMA data_version)', () => {
   });
 
   it('a write through the stores is seen by the next read', async () => {
-    const stores = cachedNotifierStores(base, database.raw!);
+    const stores = cachedNotifierStores(base, { freshness: dataVersionFreshness(database.raw!) });
     await stores.categories.insert(1, 'news', fields('v1'), 1000);
     expect((await stores.categories.find(1, 'news'))?.description).toBe('v1');
     await stores.categories.update(1, 'news', fields('v2'), 2000);
@@ -60,7 +61,7 @@ describe('cachedNotifierStores (SQLite, PRAGMA data_version)', () => {
   });
 
   it('a commit by another connection (another process on the file) is seen by the next read', async () => {
-    const stores = cachedNotifierStores(base, database.raw!);
+    const stores = cachedNotifierStores(base, { freshness: dataVersionFreshness(database.raw!) });
     await stores.categories.insert(1, 'news', fields('v1'), 1000);
     expect((await stores.categories.find(1, 'news'))?.description).toBe('v1');
     other.raw!.prepare("UPDATE notifier_categories SET description = 'from elsewhere' WHERE account_id = 1 AND name = 'news'").run();
@@ -73,7 +74,7 @@ describe('cachedNotifierStores (SQLite, PRAGMA data_version)', () => {
   });
 
   it('caches recipients, contact points, preferences and the best template the same way', async () => {
-    const stores = cachedNotifierStores(base, database.raw!);
+    const stores = cachedNotifierStores(base, { freshness: dataVersionFreshness(database.raw!) });
     const created = await stores.recipients.insertWithContacts({ accountId: 1, id: 'ada', locale: 'en', timeZone: 'UTC', now: 1 }, [
       { kind: 'webhook', address: 'https://example.com/h', keys: null },
     ]);
