@@ -12,7 +12,7 @@ import type {
   Notification,
   Priority,
 } from '../../notifier/notifications/ledger.js';
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { isExpression, sql, type Expression, type Kysely, type RawBuilder, type Selectable, type Transaction } from 'kysely';
 import type { Database, NotifierDeliveriesTable, NotifierNotificationsTable, SqlDialectName } from './schema.js';
 
 /** Thrown inside the transaction to roll it back when the cap is exceeded. */
@@ -105,7 +105,7 @@ export function deliveryRow(d: NewDelivery) {
  * The delivery ledger in `notifier_notifications` / `notifier_deliveries`. Every state change
  * is one conditional UPDATE (status and claim token in the WHERE), so two workers holding the
  * same job after a lease takeover cannot both move a row: the loser's update matches nothing.
- * The log is appended in the same statement's transaction (read, append, write).
+ * Each transition, its log entry included, is one statement (UPDATE … RETURNING).
  */
 export class KyselyDeliveryLedger implements DeliveryLedger {
   constructor(
@@ -205,35 +205,45 @@ export class KyselyDeliveryLedger implements DeliveryLedger {
     await this.db.insertInto('notifier_deliveries').values(deliveryRow(d)).onConflict((oc) => oc.column('id').doNothing()).execute();
   }
 
-  async claim(id: string, token: string, now: number, leaseMs: number): Promise<ClaimResult> {
-    return this.db.transaction().execute(async (trx) => {
-      // The conditional UPDATE comes first: on SQLite it takes the write lock at once (waiting
-      // out busy_timeout), where a read-then-write transaction fails with SQLITE_BUSY when
-      // another process wrote after our read; on PostgreSQL it row-locks and re-checks.
-      const updated = await trx
-        .updateTable('notifier_deliveries')
-        .set((eb) => ({ status: 'sending', claim_token: token, claimed_at: now, attempts: eb('attempts', '+', 1), updated_at: now }))
-        .where('id', '=', id)
-        .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'sending'), eb('claimed_at', '<=', now - leaseMs)])]))
-        .executeTakeFirst();
-      const row = await trx.selectFrom('notifier_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!row) return { kind: 'missing' } as const;
-      if (Number(updated.numUpdatedRows) !== 1) {
-        const status = row.status as DeliveryStatus;
-        if (status === 'sent') return { kind: 'sent' } as const;
-        if (status === 'sending' || status === 'pending') return { kind: 'busy' } as const;
-        return { kind: 'final', status } as const;
-      }
-      const log = JSON.parse(row.log) as LogEntry[];
-      // A claim right after another claim (no retry or release in between) took over a dead one.
-      const previous = log[log.length - 1]?.event;
-      const event = previous === 'claimed' || previous === 'reclaimed' ? 'reclaimed' : 'claimed';
-      log.push({ at: now, event, detail: `attempt ${Number(row.attempts)}` });
-      await trx.updateTable('notifier_deliveries').set({ log: JSON.stringify(log) }).where('id', '=', id).execute();
-      return { kind: 'claimed', delivery: toDelivery({ ...row, log: JSON.stringify(log) }) } as const;
-    });
+  /**
+   * `log` with `entry` appended, as SQL: the log is a JSON array in a text column, appended in
+   * the same statement as the transition (json_insert on SQLite, jsonb concatenation on
+   * PostgreSQL), so every transition is ONE round trip.
+   */
+  private appended(entry: Expression<unknown> | LogEntry): RawBuilder<string> {
+    const value = isExpression(entry) ? entry : sql`${JSON.stringify(entry)}`;
+    return this.dialect === 'postgres'
+      ? sql<string>`(log::jsonb || jsonb_build_array(${value}::jsonb))::text`
+      : sql<string>`json_insert(log, '$[#]', json(${value}))`;
   }
 
+  async claim(id: string, token: string, now: number, leaseMs: number): Promise<ClaimResult> {
+    // One conditional UPDATE … RETURNING: on SQLite it takes the write lock at once (waiting out
+    // busy_timeout), on PostgreSQL it row-locks and re-checks; the SET sees the old row, so a
+    // claim of a row still `sending` (its claim lease lapsed) logs 'reclaimed'.
+    const event = sql`CASE status WHEN 'sending' THEN 'reclaimed' ELSE 'claimed' END`;
+    const detail = sql`'attempt ' || (attempts + 1)`;
+    const entry =
+      this.dialect === 'postgres'
+        ? sql`jsonb_build_object('at', ${now}::bigint, 'event', ${event}, 'detail', ${detail})`
+        : sql`json_object('at', ${now}, 'event', ${event}, 'detail', ${detail})`;
+    const row = await this.db
+      .updateTable('notifier_deliveries')
+      .set((eb) => ({ log: this.appended(entry), status: 'sending', claim_token: token, claimed_at: now, attempts: eb('attempts', '+', 1), updated_at: now }))
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'sending'), eb('claimed_at', '<=', now - leaseMs)])]))
+      .returningAll()
+      .executeTakeFirst();
+    if (row) return { kind: 'claimed', delivery: toDelivery(row) };
+    const found = await this.db.selectFrom('notifier_deliveries').select('status').where('id', '=', id).executeTakeFirst();
+    if (!found) return { kind: 'missing' };
+    const status = found.status as DeliveryStatus;
+    if (status === 'sent') return { kind: 'sent' };
+    if (status === 'sending' || status === 'pending') return { kind: 'busy' };
+    return { kind: 'final', status };
+  }
+
+  /** One conditional UPDATE … RETURNING: the transition and its log entry together. */
   private async transition(
     id: string,
     token: string | null,
@@ -241,18 +251,14 @@ export class KyselyDeliveryLedger implements DeliveryLedger {
     set: Partial<Pick<Selectable<NotifierDeliveriesTable>, 'status' | 'provider_message_id' | 'last_error' | 'claim_token' | 'run_at'>>,
     entry: LogEntry,
   ): Promise<Delivery | undefined> {
-    return this.db.transaction().execute(async (trx) => {
-      // Write first (see claim): the conditional UPDATE is the transition, the log follows.
-      let u = trx.updateTable('notifier_deliveries').set({ ...set, updated_at: entry.at }).where('id', '=', id).where('status', 'in', [...from]);
-      if (token !== null) u = u.where('claim_token', '=', token);
-      const updated = await u.executeTakeFirst();
-      if (Number(updated.numUpdatedRows) !== 1) return undefined;
-      const row = await trx.selectFrom('notifier_deliveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-      const log = JSON.parse(row.log) as LogEntry[];
-      log.push(entry);
-      await trx.updateTable('notifier_deliveries').set({ log: JSON.stringify(log) }).where('id', '=', id).execute();
-      return toDelivery({ ...row, log: JSON.stringify(log) });
-    });
+    let u = this.db
+      .updateTable('notifier_deliveries')
+      .set({ ...set, updated_at: entry.at, log: this.appended(entry) })
+      .where('id', '=', id)
+      .where('status', 'in', [...from]);
+    if (token !== null) u = u.where('claim_token', '=', token);
+    const row = await u.returningAll().executeTakeFirst();
+    return row ? toDelivery(row) : undefined;
   }
 
   async markSent(id: string, token: string, providerMessageId: string | null, now: number): Promise<boolean> {
@@ -277,15 +283,7 @@ export class KyselyDeliveryLedger implements DeliveryLedger {
   }
 
   async appendLog(id: string, entry: LogEntry): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      // A no-op write first takes the write lock (see claim).
-      await trx.updateTable('notifier_deliveries').set((eb) => ({ log: eb.ref('log') })).where('id', '=', id).execute();
-      const row = await trx.selectFrom('notifier_deliveries').select('log').where('id', '=', id).executeTakeFirst();
-      if (!row) return;
-      const log = JSON.parse(row.log) as LogEntry[];
-      log.push(entry);
-      await trx.updateTable('notifier_deliveries').set({ log: JSON.stringify(log) }).where('id', '=', id).execute();
-    });
+    await this.db.updateTable('notifier_deliveries').set({ log: this.appended(entry) }).where('id', '=', id).execute();
   }
 
   async findNotification(accountId: number, id: string): Promise<{ notification: Notification; deliveries: Delivery[] } | undefined> {
