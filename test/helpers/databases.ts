@@ -147,11 +147,11 @@ export function describeEachDatabase(title: string, body: (factory: DatabaseFact
   }
 }
 
-/** A fresh database per test, closed (and removed) after it. */
-export function useFreshDatabase(factory: DatabaseFactory): () => TestDatabase {
-  let current: TestDatabase | undefined;
+/** A fresh value per test from `open`, closed after it; the getter throws outside a test. */
+function useFreshPerTest<T extends { close(): Promise<void> }>(open: () => Promise<T>, what: string): () => T {
+  let current: T | undefined;
   beforeEach(async () => {
-    current = await factory.open();
+    current = await open();
   });
   afterEach(async () => {
     const done = current;
@@ -159,9 +159,14 @@ export function useFreshDatabase(factory: DatabaseFactory): () => TestDatabase {
     await done?.close();
   });
   return () => {
-    if (!current) throw new Error('no test database: call inside a test');
+    if (!current) throw new Error(`no ${what}: call inside a test`);
     return current;
   };
+}
+
+/** A fresh database per test, closed (and removed) after it. */
+export function useFreshDatabase(factory: DatabaseFactory): () => TestDatabase {
+  return useFreshPerTest(() => factory.open(), 'test database');
 }
 
 // ---- Sharded PostgreSQL (docs/sharding.md): several fresh schemas as one ShardSet ----
@@ -321,19 +326,7 @@ export function describeEachLinkStore(title: string, body: (factory: LinkStoreFa
 
 /** A fresh link store per test. */
 export function useFreshLinkStore(factory: LinkStoreFactory): () => LinkStore {
-  let current: LinkStore | undefined;
-  beforeEach(async () => {
-    current = await factory.open();
-  });
-  afterEach(async () => {
-    const done = current;
-    current = undefined;
-    await done?.close();
-  });
-  return () => {
-    if (!current) throw new Error('no link store: call inside a test');
-    return current;
-  };
+  return useFreshPerTest(() => factory.open(), 'link store');
 }
 
 /** Databases made by createTestDatabases. */
