@@ -92,6 +92,14 @@ function ledgerContract(factory: DatabaseFactory, make: (database: TestDatabase)
     expect((await ledger().listUnfinished(null, 10_000)).map((d) => d.id)).toContain(id);
   });
 
+  it('reads the priorities of many notifications in one call (re-queueing a page of unfinished rows)', async () => {
+    const a = (await newDelivery()) as string;
+    const b = (await newDelivery()) as string;
+    const ids = [a, b].map((d) => d.replace(/\.webhook$/, ''));
+    const got = await ledger().priorities([...ids, ids[0]!, 'ntf_missing']);
+    expect([...got]).toEqual(ids.map((id) => [id, 'normal']));
+  });
+
   it('counts notifications of (recipient, category) since a time, for the frequency cap', async () => {
     await newDelivery(9, 10_000);
     await newDelivery(9, 20_000);

@@ -13,6 +13,7 @@ import type {
   Priority,
 } from '../../notifier/notifications/ledger.js';
 import { isExpression, sql, type Expression, type Kysely, type RawBuilder, type Selectable, type Transaction } from 'kysely';
+import { chunks } from './sql-helpers.js';
 import type { Database, NotifierDeliveriesTable, NotifierNotificationsTable, SqlDialectName } from './schema.js';
 
 /** Thrown inside the transaction to roll it back when the cap is exceeded. */
@@ -344,6 +345,15 @@ export class KyselyDeliveryLedger implements DeliveryLedger {
   async notificationOf(d: Pick<Delivery, 'notificationId'>): Promise<Notification | undefined> {
     const row = await this.db.selectFrom('notifier_notifications').selectAll().where('id', '=', d.notificationId).executeTakeFirst();
     return row ? toNotification(row) : undefined;
+  }
+
+  async priorities(notificationIds: readonly string[]): Promise<Map<string, Priority>> {
+    const out = new Map<string, Priority>();
+    for (const part of chunks([...new Set(notificationIds)])) {
+      const rows = await this.db.selectFrom('notifier_notifications').select(['id', 'priority']).where('id', 'in', part).execute();
+      for (const r of rows) out.set(r.id, r.priority as Priority);
+    }
+    return out;
   }
 
   async listUnfinished(after: string | null, limit: number): Promise<Delivery[]> {

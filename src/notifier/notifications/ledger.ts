@@ -106,6 +106,8 @@ export interface DeliveryLedger {
   findDelivery(id: string): Promise<Delivery | undefined>;
   /** Notification (by id) of a delivery. */
   notificationOf(delivery: Pick<Delivery, 'notificationId'>): Promise<Notification | undefined>;
+  /** Priorities of many notifications in one query (re-queueing a page of unfinished rows). */
+  priorities(notificationIds: readonly string[]): Promise<Map<string, Priority>>;
   /** Rows still to send (pending, or sending from a claim that may be dead), oldest first, after `after`. */
   listUnfinished(after: string | null, limit: number): Promise<Delivery[]>;
   listByStatus(accountId: number, status: DeliveryStatus, after: string | null, limit: number): Promise<Delivery[]>;

@@ -228,9 +228,9 @@ export async function requeueUnfinished(ctx: PipelineContext): Promise<number> {
   let seen = 0;
   for (;;) {
     const rows = await ctx.ledger.listUnfinished(after, 500);
+    const priorities = await ctx.ledger.priorities(rows.map((r) => r.notificationId));
     for (const row of rows) {
-      const n = await ctx.ledger.notificationOf(row);
-      await enqueueDelivery(ctx, row.id, row.channel, n?.priority ?? 'normal', Math.max(row.runAt, ctx.clock.now()));
+      await enqueueDelivery(ctx, row.id, row.channel, priorities.get(row.notificationId) ?? 'normal', Math.max(row.runAt, ctx.clock.now()));
     }
     seen += rows.length;
     if (rows.length < 500) return seen;
