@@ -15,7 +15,7 @@
  * database tny_bench_<random> is created and dropped. Redis: BENCH_REDIS_URL (default local),
  * keys under a random prefix, deleted after.
  * Env: BENCH_LINKS (100000), BENCH_ROUNDS (3), BENCH_ROUND_SECONDS (5), BENCH_CONNECTIONS (50),
- * BENCH_SCENARIOS (all).
+ * BENCH_SCENARIOS (all), BENCH_PROFILE=1 (a .cpuprofile per scenario's tny process, bench/lib/profile.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { bulkLoadLinks, type LoadedLinks } from './lib/links.js';
@@ -25,6 +25,7 @@ import { removeDir, startBaseline, startTny, tempDir } from './lib/process.js';
 import { environment, environmentLine, writeResults } from './lib/report.js';
 import { alternatingRounds, type Summary } from './lib/rounds.js';
 import { waitForQuiet } from './lib/cpu.js';
+import { profileFlags, profilesIn } from './lib/profile.js';
 import { BENCH_REDIS_URL, deleteRedisKeys, throwawayDatabase } from './lib/services.js';
 import { fmt, fmtInt, round } from './lib/stats.js';
 
@@ -56,7 +57,7 @@ async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
 }
 
 async function main(): Promise<void> {
-  const busyBefore = await waitForQuiet(30, 0.1, log);
+  const busyBefore = await waitForQuiet(Number(process.env.BENCH_WAIT_QUIET_SECONDS ?? 30), 0.1, log);
   const env = environment();
   log(`bench:scale-out — ${fmtInt(LINKS)} links, ${CONNECTIONS} connections, ${ROUNDS} rounds × ${ROUND_S} s per server and scenario`);
   log(environmentLine(env));
@@ -84,7 +85,8 @@ async function main(): Promise<void> {
         ];
         for (const s of scenarios) {
           if (!SCENARIOS.has(s.name)) continue;
-          const tny = await startTny({ dataDir, env: s.env });
+          const profile = profileFlags(`scale-out-${s.name}`);
+          const tny = await startTny({ dataDir, env: s.env, nodeFlags: profile.flags });
           try {
             const check = await fetch(`${tny.url}${paths[0]}`, { redirect: 'manual' });
             if (check.status !== 302 || check.headers.get('location') !== loaded.urls[0]) throw new Error(`${s.name}: GET ${paths[0]} answered ${check.status}`);
@@ -109,6 +111,7 @@ async function main(): Promise<void> {
             rows.push({ name: s.name, description: s.description, tny: t, baseline: b, l1HitRatio: hits / Math.max(1, hits + misses) });
           } finally {
             await tny.stop();
+            if (profile.dir) for (const file of profilesIn(profile.dir)) log(`  ${s.name} CPU profile: ${file} (npx tsx bench/profile-top.ts <file>)`);
           }
         }
       } finally {
