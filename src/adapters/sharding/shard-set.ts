@@ -23,7 +23,7 @@ export interface Shard {
 export type ShardOpener = (target: TopologyShard, index: number) => Promise<Shard>;
 
 /** Virtual nodes per shard on the ring (the chapter's 150): shares within a few % of equal. */
-const VNODES = 150;
+export const VNODES = 150;
 /** The `settings` row that records which shard a database is. */
 const IDENTITY_SETTING = 'shard_name';
 
@@ -260,7 +260,7 @@ export interface OpenShardSetOptions {
 }
 
 /** Opens and migrates one shard; errors name it and its (redacted) URL. */
-async function openShard(t: TopologyShard, index: number, opts: OpenShardSetOptions, opened?: Shard[]): Promise<Shard> {
+export async function openShard(t: TopologyShard, index: number, opts: OpenShardSetOptions, opened?: Shard[]): Promise<Shard> {
   const label = redactUrl(t.url);
   let handle;
   try {
