@@ -59,6 +59,8 @@ export class ShardSet {
   private readonly byName: Map<string, Shard>;
   private refreshing: Promise<boolean> | undefined;
   private applying: Promise<void> = Promise.resolve();
+  /** Creates in flight, by the epoch they were routed by. */
+  private readonly inflight = new Map<number, number>();
   readonly topology: TopologyStore;
 
   private constructor(
@@ -151,15 +153,17 @@ export class ShardSet {
 
   /**
    * Reads s0's topology and routes by it (one query shared by concurrent callers). True when
-   * the epoch changed: a caller that missed a key retries then. With `heartbeat`, the read
-   * also records this process's epoch (TopologyWatcher).
+   * the epoch changed: a caller that missed a key retries then. With `heartbeat`, then records
+   * the epoch this process routes by (TopologyWatcher): the current one, or the oldest epoch a
+   * create still in flight was routed by, so the mover waits for such creates too.
    */
   refresh(heartbeat?: { processId: string; now: number }): Promise<boolean> {
     if (!heartbeat && this.refreshing) return this.refreshing;
     const before = this.routing.epoch;
     const run = (async () => {
-      const topology = heartbeat ? await this.topology.poll(heartbeat.processId, heartbeat.now) : await this.topology.read();
+      const topology = await this.topology.read();
       if (topology && topology.epoch > this.routing.epoch) await this.apply(topology);
+      if (heartbeat) await this.topology.beat(heartbeat.processId, Math.min(this.routing.epoch, ...this.inflight.keys()), heartbeat.now);
       return this.routing.epoch !== before;
     })();
     if (!heartbeat) {
@@ -169,6 +173,23 @@ export class ShardSet {
       });
     }
     return run;
+  }
+
+  /**
+   * Runs a create under the current epoch: until it is over, this process's heartbeat says it
+   * still routes by that epoch (a row written by the old routing must be committed before
+   * the mover lists keys, or another process could create the same key on the new shard).
+   */
+  async routed<T>(fn: () => Promise<T>): Promise<T> {
+    const epoch = this.routing.epoch;
+    this.inflight.set(epoch, (this.inflight.get(epoch) ?? 0) + 1);
+    try {
+      return await fn();
+    } finally {
+      const left = this.inflight.get(epoch)! - 1;
+      if (left === 0) this.inflight.delete(epoch);
+      else this.inflight.set(epoch, left);
+    }
   }
 
   /** Routes by `topology` (epochs only grow; shards are only added, at the end). One at a time. */

@@ -2,7 +2,7 @@ import { KyselyLinkRepository } from '../sql/kysely-link-repository.js';
 import type { Link, LinkChanges, LinkListQuery, LinkPage, NewLink } from '../../shortener/link.js';
 import type { LinkRepository } from '../../shortener/ports.js';
 import { sql } from 'kysely';
-import { compareText } from '../sql/sql-helpers.js';
+import { chunks, compareText } from '../sql/sql-helpers.js';
 import { mergePages } from './merge-pages.js';
 import type { Shard, ShardSet } from './shard-set.js';
 
@@ -62,10 +62,17 @@ export class ShardedLinkRepository implements LinkRepository {
    * its first occurrence, as on one database. A key that is moving is inserted on its new
    * owner, then looked for on its old one: found there, the new row is removed ('conflict').
    */
-  async insertMany(links: NewLink[]): Promise<(Link | 'conflict')[]> {
+  insertMany(links: NewLink[]): Promise<(Link | 'conflict')[]> {
+    return this.set.routed(() => this.insertRouted(links));
+  }
+
+  private async insertRouted(links: NewLink[]): Promise<(Link | 'conflict')[]> {
+    // Each link's candidates once, before writing: routing may change while the batch runs,
+    // and the check below must look at the old owner of the routing the row was written by.
+    const placed = links.map((link) => this.set.candidates(link.key));
     const groups = new Map<Shard, { link: NewLink; at: number }[]>();
     links.forEach((link, at) => {
-      const shard = this.set.shardFor(link.key);
+      const shard = placed[at]!.at(-1)!;
       const group = groups.get(shard);
       if (group) group.push({ link, at });
       else groups.set(shard, [{ link, at }]);
@@ -77,27 +84,26 @@ export class ShardedLinkRepository implements LinkRepository {
         results.forEach((r, i) => (out[group[i]!.at] = r));
       }),
     );
-    await this.dropCreatesTakenOnOldOwner(out);
+    await this.dropCreatesTakenOnOldOwner(out, placed);
     return out;
   }
 
-  /** The other half of a create of a moving key: the old owner must not hold it. */
-  private async dropCreatesTakenOnOldOwner(out: (Link | 'conflict')[]): Promise<void> {
-    const byOld = new Map<Shard, { link: Link; at: number }[]>();
+  /** The other half of a create of a moving key: its old owner must not hold it. */
+  private async dropCreatesTakenOnOldOwner(out: (Link | 'conflict')[], placed: readonly Shard[][]): Promise<void> {
+    const byOld = new Map<Shard, { link: Link; at: number; on: Shard }[]>();
     out.forEach((r, at) => {
-      if (r === 'conflict') return;
-      const [old, owner] = this.set.candidates(r.key);
-      if (!owner || old === owner) return;
+      const [old, owner] = placed[at]!;
+      if (r === 'conflict' || !owner) return;
       const list = byOld.get(old!);
-      if (list) list.push({ link: r, at });
-      else byOld.set(old!, [{ link: r, at }]);
+      if (list) list.push({ link: r, at, on: owner });
+      else byOld.set(old!, [{ link: r, at, on: owner }]);
     });
     await Promise.all(
       [...byOld].map(async ([old, entries]) => {
         const taken = new Set(await keysPresent(old, entries.map((e) => e.link.key)));
         for (const e of entries) {
           if (!taken.has(e.link.key)) continue;
-          await this.set.shardFor(e.link.key).database.db.deleteFrom('short_urls').where('id', '=', e.link.id).execute();
+          await e.on.database.db.deleteFrom('short_urls').where('id', '=', e.link.id).execute();
           out[e.at] = 'conflict';
         }
       }),
@@ -174,9 +180,12 @@ export class ShardedLinkRepository implements LinkRepository {
 
 /** Keys of `keys` that `shard` holds. */
 async function keysPresent(shard: Shard, keys: readonly string[]): Promise<string[]> {
-  if (keys.length === 0) return [];
-  const rows = await shard.database.db.selectFrom('short_urls').select('short_key').where('short_key', 'in', keys).execute();
-  return rows.map((r) => r.short_key);
+  const out: string[] = [];
+  for (const part of chunks([...keys])) {
+    const rows = await shard.database.db.selectFrom('short_urls').select('short_key').where('short_key', 'in', part).execute();
+    out.push(...rows.map((r) => r.short_key));
+  }
+  return out;
 }
 
 /** Drops from each page the keys an earlier page already has (a key caught mid-move is on two shards). */

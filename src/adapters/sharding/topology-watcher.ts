@@ -13,9 +13,9 @@ export interface TopologyWatcherOptions {
 }
 
 /**
- * A serving process's side of resharding (ADR 8): polls s0's topology every `pollMs` and, in
- * the same transaction, records the epoch it routes by, so `tny shards add` knows when every
- * live process looks at a moving key's old shard first. A poll that fails is reported and
+ * A serving process's side of resharding (ADR 8): polls s0's topology every `pollMs`, routes
+ * by it, then records the epoch it routes by (ShardSet.refresh), so `tny shards add` knows when
+ * every live process looks at a moving key's old shard first. A poll that fails is reported and
  * tried again at the next tick (misses still refresh the topology on their own).
  */
 export class TopologyWatcher {

@@ -61,22 +61,15 @@ export class TopologyStore {
   }
 
   /**
-   * A serving process's poll: reads the topology and records, in the same transaction, that
-   * `processId` routes by the epoch it read (0 when there is no row) as of `now`. Reading and
-   * recording together means a heartbeat never claims an epoch newer than the process knows.
+   * A serving process's heartbeat: it routes by `epoch` (and has no write in flight that was
+   * routed by an older one) as of `now`.
    */
-  async poll(processId: string, now: number): Promise<Topology | undefined> {
-    return this.db.transaction().execute(async (trx) => {
-      const row = await trx.selectFrom('shard_topology').selectAll().where('id', '=', ROW_ID).executeTakeFirst();
-      const topology = row ? parse(row) : undefined;
-      const epoch = topology?.epoch ?? 0;
-      await trx
-        .insertInto('shard_heartbeats')
-        .values({ process_id: processId, epoch, seen_at: now })
-        .onConflict((oc) => oc.column('process_id').doUpdateSet({ epoch, seen_at: now }))
-        .execute();
-      return topology;
-    });
+  async beat(processId: string, epoch: number, now: number): Promise<void> {
+    await this.db
+      .insertInto('shard_heartbeats')
+      .values({ process_id: processId, epoch, seen_at: now })
+      .onConflict((oc) => oc.column('process_id').doUpdateSet({ epoch, seen_at: now }))
+      .execute();
   }
 
   /** Heartbeats seen at or after `since` (ms): the processes the mover considers live. */
