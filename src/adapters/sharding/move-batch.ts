@@ -71,21 +71,26 @@ export async function moveBatch(from: Kysely<Database>, to: Kysely<Database>, ke
     const expected = batchChecksum(rows);
     await to.transaction().execute(async (ntx) => {
       for (const part of chunks(ids)) await ntx.deleteFrom('short_urls').where('id', 'in', part).execute();
+      // A key taken on the new shard by another link (a racing create) is not copied, nor are
+      // its tags and rollups: the check below then fails and the batch is tried again.
+      const copied = new Set<number>();
       for (const part of chunks(rows.links)) {
-        await ntx
+        const ids = await ntx
           .insertInto('short_urls')
           .values(part)
           .onConflict((oc) => oc.column('short_key').doNothing())
+          .returning('id')
           .execute();
+        for (const r of ids) copied.add(Number(r.id));
       }
-      for (const part of chunks(rows.tags)) {
+      for (const part of chunks(rows.tags.filter((t) => copied.has(Number(t.link_id))))) {
         await ntx
           .insertInto('link_tags')
           .values(part)
           .onConflict((oc) => oc.columns(['link_id', 'tag']).doNothing())
           .execute();
       }
-      for (const part of chunks(rows.rollups)) {
+      for (const part of chunks(rows.rollups.filter((r) => copied.has(Number(r.link_id))))) {
         await ntx
           .insertInto('click_rollups')
           .values(part)
@@ -93,8 +98,8 @@ export async function moveBatch(from: Kysely<Database>, to: Kysely<Database>, ke
           .execute();
       }
     });
-    const copied = batchChecksum(await readById(to, ids));
-    if (copied.count !== expected.count || copied.sum !== expected.sum) throw new MoveMismatchError(ids.length);
+    const check = batchChecksum(await readById(to, ids));
+    if (check.count !== expected.count || check.sum !== expected.sum) throw new MoveMismatchError(ids.length);
     for (const part of chunks(ids)) await otx.deleteFrom('short_urls').where('id', 'in', part).execute();
     return ids.length;
   });
