@@ -223,4 +223,30 @@ describeWithPostgres('routing while a shard is added (3 → 4)', () => {
     expect(await set.topology.write(two, undefined, 1)).toBe(true);
     await expect(fx.openSet(1)).rejects.toThrow(/DATABASE_SHARDS lists 3 shards but s0's topology \(epoch 1\) has 2: add shards with `tny shards add URL`/);
   });
+
+  it('waits for every live process to route by the new epoch, and gives up (nothing moved) past --ack-timeout', async () => {
+    await set.topology.beat('slow-process', 0, Date.now() + 60_000); // live, at epoch 0, for the next minute
+    const events: string[] = [];
+    await expect(
+      addShard({
+        set,
+        target: { url: fx.extra.url, schema: fx.extra.schema! },
+        open: fx.opener,
+        clock: systemClock,
+        pollMs: 50,
+        ackTimeoutMs: 300,
+        report: (e) => events.push(e.type === 'waiting' ? `waiting:${e.lagging.map((h) => h.processId).join()}` : e.type),
+      }),
+    ).rejects.toThrow(/1 live process\(es\) did not route by epoch 2 within 300 ms \(slow-process\); nothing moved yet/);
+    expect(events[0]).toBe('plan');
+    expect(events).toContain('waiting:slow-process');
+    expect(events).not.toContain('progress');
+    expect((await set.topology.read())?.state).toBe('migrating');
+    for (const s of set.shards.slice(0, 3)) {
+      const n = await s.database.db.selectFrom('short_urls').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+      expect(Number(n.n)).toBeGreaterThan(0);
+    }
+    const onNew = await set.shards[3]!.database.db.selectFrom('short_urls').select('id').execute();
+    expect(onNew).toEqual([]);
+  });
 });

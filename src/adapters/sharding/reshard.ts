@@ -1,6 +1,6 @@
 import type { Clock } from '../../platform/clock.js';
 import { moveBatch } from './move-batch.js';
-import { keysOwnedBy, misplacedKeys, notifierRows, planReshard, ringOf, summarize, type ReshardPlan, type ShardPlan } from './reshard-plan.js';
+import { keysOwnedBy, misplacedKeys, notifierRows, planReshard, ringOf, summarize, type ReshardPlan } from './reshard-plan.js';
 import { interleaveLinkIds } from './shard-ids.js';
 import { checkIdentity, type Shard, type ShardOpener, type ShardSet } from './shard-set.js';
 import { redactUrl } from './shard-urls.js';
@@ -90,11 +90,14 @@ export async function addShard(opts: AddShardOptions): Promise<AddShardResult> {
   const oldShards = set.shards.slice(0, oldCount);
   await refuseNotifierData(oldShards);
 
-  if (opts.dryRun) {
-    const plan = await planReshard(oldShards.map((s) => ({ name: s.name, db: s.database.db })));
-    opts.report({ type: 'plan', plan, resumed });
-    return { plan, moved: 0, changed: false };
+  // The plan first: per old shard, its keys and how many the ring with the new shard takes.
+  const plan = await planReshard(oldShards.map((s) => ({ name: s.name, db: s.database.db })));
+  if (resumed) {
+    plan.keys += await countKeys(set.shards[oldCount]!); // moved by the earlier run (or created there)
+    plan.fraction = plan.keys === 0 ? 0 : plan.moving / plan.keys;
   }
+  opts.report({ type: 'plan', plan, resumed });
+  if (opts.dryRun) return { plan, moved: 0, changed: false };
 
   // The new shard: opened, migrated, named, its ids interleaved; then the epoch that routes to it.
   if (!resumed) {
@@ -113,19 +116,15 @@ export async function addShard(opts: AddShardOptions): Promise<AddShardResult> {
   const newShard = set.shards[oldCount]!;
   await waitForAcks(opts, topology.epoch, sleep);
 
-  // The plan, then the batches.
+  // The keys to move, listed again now that every process routes by the new epoch.
   const ring = ringOf(oldCount + 1);
   const moving = new Map<Shard, string[]>();
-  const plans: ShardPlan[] = [];
+  let total = 0;
   for (const s of oldShards) {
     const keys = await keysOwnedBy(s.database.db, ring, newShard.name);
     moving.set(s, keys);
-    plans.push({ shard: s.name, keys: await countKeys(s), moving: keys.length });
+    total += keys.length;
   }
-  const plan = summarize(oldCount, plans);
-  plan.keys += await countKeys(newShard); // keys already moved (a resumed run) or created there
-  plan.fraction = plan.keys === 0 ? 0 : plan.moving / plan.keys;
-  opts.report({ type: 'plan', plan, resumed });
 
   const batchSize = opts.batchSize ?? 1000;
   let moved = 0;
@@ -133,7 +132,7 @@ export async function addShard(opts: AddShardOptions): Promise<AddShardResult> {
     for (let i = 0; i < keys.length; i += batchSize) {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
       moved += await moveWithRetry(shard, newShard, keys.slice(i, i + batchSize), sleep);
-      opts.report({ type: 'progress', moved, total: plan.moving });
+      opts.report({ type: 'progress', moved, total });
     }
   }
   // Keys a slow process created on an old shard meanwhile: swept until none are left.
