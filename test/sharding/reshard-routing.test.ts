@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { moveBatch, MoveMismatchError } from '../../src/adapters/sharding/move-batch.js';
-import { addShard } from '../../src/adapters/sharding/reshard.js';
+import { addShard, copyFlushMarkers } from '../../src/adapters/sharding/reshard.js';
 import { ringOf } from '../../src/adapters/sharding/reshard-plan.js';
 import { openShard, ShardSet, type Shard } from '../../src/adapters/sharding/shard-set.js';
 import { ShardedClickFlushes } from '../../src/adapters/sharding/sharded-click-flushes.js';
@@ -248,5 +248,18 @@ describeWithPostgres('routing while a shard is added (3 → 4)', () => {
     }
     const onNew = await set.shards[3]!.database.db.selectFrom('short_urls').select('id').execute();
     expect(onNew).toEqual([]);
+  });
+
+  it('copies to the new shard the markers of Redis click flushes every old shard applied, not of partial ones', async () => {
+    const s3 = await startMigration();
+    const old = set.shards.slice(0, 3);
+    for (const s of old) await s.database.db.insertInto('click_flushes').values({ id: 'full', applied_at: 5 }).execute();
+    await old[0]!.database.db.insertInto('click_flushes').values({ id: 'partial', applied_at: 6 }).execute();
+    expect(await copyFlushMarkers(old, s3)).toBe(1);
+    expect(await copyFlushMarkers(old, s3)).toBe(1); // again: nothing new
+    const ids = (await s3.database.db.selectFrom('click_flushes').select('id').execute()).map((r) => r.id);
+    expect(ids).toEqual(['full']);
+    expect(await new ShardedClickFlushes(set).isApplied('full')).toBe(true);
+    expect(await new ShardedClickFlushes(set).isApplied('partial')).toBe(false);
   });
 });

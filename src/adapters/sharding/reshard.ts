@@ -115,6 +115,7 @@ export async function addShard(opts: AddShardOptions): Promise<AddShardResult> {
   await set.apply(topology);
   const newShard = set.shards[oldCount]!;
   await waitForAcks(opts, topology.epoch, sleep);
+  await copyFlushMarkers(oldShards, newShard);
 
   // The keys to move, listed again now that every process routes by the new epoch.
   const ring = ringOf(oldCount + 1);
@@ -180,6 +181,31 @@ export async function refuseNotifierData(shards: readonly Shard[]): Promise<void
     const rows = await notifierRows(s.database.db);
     if (rows > 0) throw new Error(`shard ${s.name} holds ${rows} notifier rows: resharding notifier data is not supported yet`);
   }
+}
+
+/**
+ * Redis click flushes (ADR 7) count as applied when every shard holds their marker. A flush
+ * every old shard applied before the new shard existed is applied for the new shard too (its
+ * clicks arrive with the moved rollups), so its marker is copied: a recovery of it must not
+ * apply it there again. Run after every process writes markers to the new shard as well.
+ */
+export async function copyFlushMarkers(oldShards: readonly Shard[], newShard: Shard): Promise<number> {
+  const seen = new Map<string, { n: number; at: number }>();
+  for (const s of oldShards) {
+    for (const row of await s.database.db.selectFrom('click_flushes').select(['id', 'applied_at']).execute()) {
+      const entry = seen.get(row.id);
+      seen.set(row.id, { n: (entry?.n ?? 0) + 1, at: Math.max(entry?.at ?? 0, Number(row.applied_at)) });
+    }
+  }
+  const everywhere = [...seen].filter(([, e]) => e.n === oldShards.length).map(([id, e]) => ({ id, applied_at: e.at }));
+  for (let i = 0; i < everywhere.length; i += 500) {
+    await newShard.database.db
+      .insertInto('click_flushes')
+      .values(everywhere.slice(i, i + 500))
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+  }
+  return everywhere.length;
 }
 
 /**
