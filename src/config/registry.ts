@@ -25,6 +25,7 @@ export const registry = {
     'PostgreSQL read replicas: one group per database in order (the DATABASE_URL, or each DATABASE_SHARDS entry), groups separated by `;`, replicas in a group by `,` (`postgres://r1,postgres://r2;postgres://s1-r1`). Redirect and list reads go to them; writes and read-your-writes go to the primary. See docs/scale-out.md.',
   ),
   DATABASE_REPLICA_LAG_MS: int('With DATABASE_REPLICAS, the replication lag to allow for: a key written (here, or by another process as announced through Redis) and the lists of an account that wrote are read from the primary this long (ms).', 1000, { min: 0, max: 600_000 }),
+  TNY_TOPOLOGY_POLL_MS: int('With DATABASE_SHARDS, how often each process reads the shard topology on s0 and records the epoch it routes by (ms). `tny shards add` waits until every live process (one heard from within 3 polls) routes by the new topology before it moves keys. See docs/sharding.md.', 1000, { min: 50, max: 60_000 }),
   SQLITE_SYNCHRONOUS: oneOf(
     'SQLite durability: `normal` survives a process crash; `full` also survives a power loss, at the cost of a disk sync per write.',
     'normal',

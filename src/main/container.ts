@@ -8,6 +8,7 @@ import { openStorage, shardHealthChecks } from '../adapters/sharding/open-storag
 import { ShardedClickRepository } from '../adapters/sharding/sharded-click-repository.js';
 import { ShardedIdSequence } from '../adapters/sharding/sharded-id-sequence.js';
 import { ShardedLinkRepository } from '../adapters/sharding/sharded-link-repository.js';
+import { TopologyWatcher } from '../adapters/sharding/topology-watcher.js';
 import { openReplicatedLinks } from '../adapters/replicas/replicas.js';
 import { KyselyIdempotencyStore } from '../adapters/sql/kysely-idempotency-store.js';
 import { KyselyLinkRepository } from '../adapters/sql/kysely-link-repository.js';
@@ -261,7 +262,17 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
     poolSize: config.DATABASE_POOL_SIZE,
     sqliteSynchronous: config.SQLITE_SYNCHRONOUS,
     onIdleError: (err) => logger.warn({ err }, 'an idle database connection failed; the pool replaces it'),
-  }));
+  }, { warn: (message) => logger.warn(message) }));
+  if (database.shards) {
+    // Resharding (ADR 8): follow s0's topology and tell `tny shards add` which epoch we route by.
+    const watcher = new TopologyWatcher(database.shards, {
+      clock,
+      pollMs: config.TNY_TOPOLOGY_POLL_MS,
+      onError: (err) => logger.warn({ err }, 'reading the shard topology failed; trying again at the next poll'),
+    });
+    await watcher.start();
+    lifecycle.add('shard topology watcher', watcher);
+  }
   const redis = config.REDIS_URL ? lifecycle.add('redis', await openRedis(config.REDIS_URL)) : undefined;
   // New in-app messages to live streams: in process, and with Redis to every process's streams.
   const inboxHub = redis

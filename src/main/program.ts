@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { keysCommand } from '../cli/keys.js';
 import { linksCommand } from '../cli/links.js';
 import { migrateCommand } from '../cli/migrate.js';
+import { shardsCommand } from '../cli/shards.js';
 import { createRuntime } from '../cli/runtime.js';
 import { parseRole } from './roles.js';
 import { serve } from './serve.js';
@@ -29,5 +30,6 @@ export function buildProgram(runtime = createRuntime()): Command {
   migrateCommand(program, runtime);
   keysCommand(program, runtime);
   linksCommand(program, runtime);
+  shardsCommand(program, runtime);
   return program;
 }

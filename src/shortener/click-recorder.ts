@@ -57,6 +57,8 @@ export class ClickDimensioner {
 interface PendingClick extends ClickAggregate {
   /** false for links with max_clicks: their running count was already taken atomically. */
   addToCount: boolean;
+  /** The link's key when known: a sharded repository routes by it (links move between shards). */
+  key?: string;
 }
 
 export interface ClickRecorderOptions {
@@ -111,6 +113,7 @@ export class ClickRecorder implements ClickSink {
       bot,
       clicks: 1,
       addToCount,
+      ...(link.key !== undefined ? { key: link.key } : {}),
     });
   }
 
@@ -138,17 +141,19 @@ function aggregateKey(linkId: number, day: string, referrer: string, browser: st
   return `${linkId}\u0000${day}\u0000${referrer}\u0000${browser}\u0000${os}\u0000${bot ? 1 : 0}\u0000${addToCount ? 1 : 0}`;
 }
 
-function toBatch(entries: Map<string, PendingClick>): ClickBatch {
+function toBatch(entries: Map<string, PendingClick>): ClickBatch & { keys: Map<number, string> } {
   // One rollup row per dimension tuple: entries differing only in addToCount (a link whose
   // max_clicks changed mid-window) merge here, since one upsert may not touch a row twice.
   const rollups = new Map<string, ClickAggregate>();
   const counts = new Map<number, number>();
+  const keys = new Map<number, string>();
   for (const e of entries.values()) {
+    if (e.key !== undefined) keys.set(e.linkId, e.key);
     const key = `${e.linkId}\u0000${e.day}\u0000${e.referrer}\u0000${e.browser}\u0000${e.os}\u0000${e.bot ? 1 : 0}`;
     const row = rollups.get(key);
     if (row) row.clicks += e.clicks;
     else rollups.set(key, { linkId: e.linkId, day: e.day, referrer: e.referrer, browser: e.browser, os: e.os, bot: e.bot, clicks: e.clicks });
     if (e.addToCount) counts.set(e.linkId, (counts.get(e.linkId) ?? 0) + e.clicks);
   }
-  return { rollups: [...rollups.values()], counts };
+  return { rollups: [...rollups.values()], counts, keys };
 }

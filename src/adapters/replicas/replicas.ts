@@ -117,8 +117,9 @@ export async function openReplicatedLinks(
   return {
     links,
     noteWrite(key) {
-      const name = set ? set.shardFor(key).name : 'primary';
-      routers.get(name)?.noteWrite(key);
+      // While a shard is being added a key has two candidate shards (ADR 8): note both.
+      const names = set ? set.candidates(key).map((s) => s.name) : ['primary'];
+      for (const name of names) routers.get(name)?.noteWrite(key);
     },
     health,
     async close() {

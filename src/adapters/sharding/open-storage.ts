@@ -13,10 +13,11 @@ import { shardTargets } from './shard-urls.js';
 export async function openStorage(
   config: { DATABASE_SHARDS: readonly string[]; DATABASE_URL?: string | undefined },
   opts: OpenDatabaseOptions,
+  shardOptions: { warn?: (message: string) => void } = {},
 ): Promise<OpenedDatabase> {
   const targets = shardTargets(config);
   if (!targets) return openDatabase(opts);
-  const set = await openShardSet(targets, { poolSize: opts.poolSize, onIdleError: opts.onIdleError });
+  const set = await openShardSet(targets, { poolSize: opts.poolSize, onIdleError: opts.onIdleError, ...shardOptions });
   const home = set.home.database;
   return { db: home.db, dialect: home.dialect, shards: set, close: () => set.close() };
 }

@@ -21,9 +21,16 @@ export class KyselyClickFlushes {
   /**
    * Applies the flush `id` once: true when this call wrote it, false when its marker was
    * already there (nothing written). `beforeCommit` runs inside the transaction (tests use it
-   * to fail there).
+   * to fail there); so does `onMissing`, with the ids of links this database does not hold
+   * (a shard set forwards their clicks to the shard they moved to before this one commits).
    */
-  async apply(id: string, batch: ClickBatch, now: number, beforeCommit?: () => Promise<void>): Promise<boolean> {
+  async apply(
+    id: string,
+    batch: ClickBatch,
+    now: number,
+    beforeCommit?: () => Promise<void>,
+    onMissing?: (ids: number[]) => Promise<void>,
+  ): Promise<boolean> {
     try {
       await this.db.transaction().execute(async (trx) => {
         const marked = await trx
@@ -33,7 +40,8 @@ export class KyselyClickFlushes {
           .returning('id')
           .executeTakeFirst();
         if (marked === undefined) throw ALREADY_APPLIED;
-        await writeClickBatch(trx, this.dialect, batch);
+        const missing = await writeClickBatch(trx, this.dialect, batch);
+        if (missing.length > 0) await onMissing?.(missing);
         await beforeCommit?.();
       });
       return true;

@@ -16,8 +16,13 @@ export class KyselyClickRepository implements ClickRepository {
   ) {}
 
   async addClicks(batch: ClickBatch): Promise<void> {
-    if (batch.rollups.length === 0 && batch.counts.size === 0) return;
-    await this.db.transaction().execute((trx) => writeClickBatch(trx, this.dialect, batch));
+    await this.writeBatch(batch);
+  }
+
+  /** addClicks that also says which links' clicks were left out (not in this database). */
+  async writeBatch(batch: ClickBatch): Promise<number[]> {
+    if (batch.rollups.length === 0 && batch.counts.size === 0) return [];
+    return this.db.transaction().execute((trx) => writeClickBatch(trx, this.dialect, batch));
   }
 
   stats(linkId: number, fromDay: string, toDay: string, extra: readonly ClickAggregate[] = []): Promise<Omit<LinkStats, 'from' | 'to'>> {
@@ -40,15 +45,17 @@ export class KyselyClickRepository implements ClickRepository {
 
 /**
  * Adds a batch inside the caller's transaction (addClicks, or the Redis click flush, which
- * writes its marker row in the same transaction). Rows of links deleted meanwhile are dropped.
+ * writes its marker row in the same transaction). Rows of links not in this database (deleted
+ * meanwhile, or moved to another shard: ADR 8) are left out; their ids are returned.
  */
-export async function writeClickBatch(trx: Kysely<Database>, dialect: SqlDialectName, batch: ClickBatch): Promise<void> {
+export async function writeClickBatch(trx: Kysely<Database>, dialect: SqlDialectName, batch: ClickBatch): Promise<number[]> {
   const rollups = mergeRollups(batch.rollups);
   const counts = [...batch.counts].filter(([, n]) => n !== 0).sort((a, b) => a[0] - b[0]);
   const ids = [...new Set([...rollups.map((r) => r.link_id), ...counts.map(([id]) => id)])].sort((a, b) => a - b);
-  if (ids.length === 0) return;
+  if (ids.length === 0) return [];
   // Which links still exist; on PostgreSQL also keep them from being deleted until commit,
-  // so the rollups' foreign keys cannot fail halfway.
+  // so the rollups' foreign keys cannot fail halfway (and wait for a shard move that holds
+  // them locked: after it commits they are gone here, and reported missing).
   const existing = new Set<number>();
   for (const part of chunks(ids)) {
     let q = trx.selectFrom('short_urls').select('id').where('id', 'in', part);
@@ -75,6 +82,7 @@ export async function writeClickBatch(trx: Kysely<Database>, dialect: SqlDialect
       )
       .execute();
   }
+  return ids.filter((id) => !existing.has(id));
 }
 
 type RollupRow = { [K in keyof ClickRollupsTable]: K extends 'day' | 'referrer' | 'browser' | 'os' ? string : number };

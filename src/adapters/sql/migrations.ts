@@ -393,6 +393,29 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
           .execute();
       },
     },
+    // Resharding (docs/sharding.md, ADR 8): the shard topology lives on s0 — one row (id 1)
+    // with an epoch, the shard list (JSON: name, URL, schema) and the state ('stable' or
+    // 'migrating'); serving processes heartbeat the epoch they route by, so the mover knows
+    // when every live process routes with the new ring before it moves a key. Created on every
+    // database (like every table) but only read and written on s0 of a shard set.
+    '0011_shard_topology': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('shard_topology')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('epoch', 'bigint', (c) => c.notNull())
+          .addColumn('state', 'varchar(20)', (c) => c.notNull())
+          .addColumn('shards', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('shard_heartbeats')
+          .addColumn('process_id', 'varchar(100)', (c) => c.primaryKey())
+          .addColumn('epoch', 'bigint', (c) => c.notNull())
+          .addColumn('seen_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

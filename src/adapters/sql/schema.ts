@@ -262,7 +262,27 @@ export interface SagaStepsTable {
   updated_at: Big;
 }
 
+/** One row (id 1) on s0: the shard set's topology (src/adapters/sharding/topology.ts). */
+export interface ShardTopologyTable {
+  id: number;
+  epoch: Big;
+  /** 'stable' | 'migrating'. */
+  state: string;
+  /** JSON: [{ name, url, schema? }] in shard order. */
+  shards: string;
+  updated_at: Big;
+}
+
+/** A serving process's last topology poll: the epoch it routes by, at seen_at (ms). */
+export interface ShardHeartbeatsTable {
+  process_id: string;
+  epoch: Big;
+  seen_at: Big;
+}
+
 export interface Database {
+  shard_topology: ShardTopologyTable;
+  shard_heartbeats: ShardHeartbeatsTable;
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
   short_urls: ShortUrlsTable;
