@@ -35,6 +35,12 @@ export class SkipCollector {
     if (!this.keepAll && this.rows.length > SHOWN_SKIPS * 4) this.rows = this.sorted().slice(0, SHOWN_SKIPS);
   }
 
+  /** Skips counted by another process (a resumed import): its counts and the rows it kept. */
+  restore(counts: Readonly<Record<string, number>>, rows: readonly SkippedRow[]): void {
+    for (const [code, n] of Object.entries(counts)) this.counts.set(code, (this.counts.get(code) ?? 0) + n);
+    this.rows.push(...rows);
+  }
+
   shown(): SkippedRow[] {
     const rows = this.sorted();
     return this.keepAll ? rows : rows.slice(0, SHOWN_SKIPS);
