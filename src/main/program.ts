@@ -1,8 +1,10 @@
 import { Command } from 'commander';
+import { accountsCommand } from '../cli/accounts.js';
 import { keysCommand } from '../cli/keys.js';
 import { linksCommand } from '../cli/links.js';
 import { migrateCommand } from '../cli/migrate.js';
 import { createRuntime } from '../cli/runtime.js';
+import { sagasCommand } from '../cli/sagas.js';
 import { parseRole } from './roles.js';
 import { serve } from './serve.js';
 
@@ -29,5 +31,7 @@ export function buildProgram(runtime = createRuntime()): Command {
   migrateCommand(program, runtime);
   keysCommand(program, runtime);
   linksCommand(program, runtime);
+  accountsCommand(program, runtime);
+  sagasCommand(program, runtime);
   return program;
 }

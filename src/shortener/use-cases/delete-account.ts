@@ -133,17 +133,21 @@ export function deleteAccountRunId(accountId: number, attempt = 1): string {
  * account whose deletion is under way (or done) gives the same run; after a failed run (its keys
  * were restored) a new one starts. The caller drives the run (the CLI waits, HTTP answers 202).
  */
-export async function startAccountDeletion(deps: DeletionStarter, actor: Actor, target: { id: number } | { name: string }): Promise<SagaRun> {
+export async function startAccountDeletion(
+  deps: DeletionStarter,
+  actor: Actor,
+  target: { id: number } | { name: string },
+): Promise<{ run: SagaRun; created: boolean }> {
   if (!actor.isAdmin) throw new TnyError('FORBIDDEN', { message: 'only admin keys may delete accounts' });
   const account = 'id' in target ? await deps.findAccountById(target.id) : await deps.findAccountByName(target.name);
   if (!account) {
     // Gone already, perhaps by a run of ours that has not finished (or has: it was deleted).
     const runs = await deps.sagas.unfinished();
     const pending = runs.find((r) => r.name === DELETE_ACCOUNT_SAGA && matches(r.input as DeleteAccountInput, target));
-    if (pending) return pending;
+    if (pending) return { run: pending, created: false };
     if ('id' in target) {
       const run = await latestRun(deps, target.id);
-      if (run) return run;
+      if (run) return { run, created: false };
     }
     throw new TnyError('ACCOUNT_NOT_FOUND', { message: 'id' in target ? `no account has the id ${target.id}` : `no account is named "${target.name}"` });
   }
@@ -152,8 +156,8 @@ export async function startAccountDeletion(deps: DeletionStarter, actor: Actor, 
     const id = deleteAccountRunId(account.id, attempt);
     const run = await deps.sagas.get(id);
     if (run && run.state === 'failed') continue;
-    if (run) return run;
-    return deps.sagas.start(DELETE_ACCOUNT_SAGA, id, { accountId: account.id, name: account.name, stamp: deps.clock.now() });
+    if (run) return { run, created: false };
+    return { run: await deps.sagas.start(DELETE_ACCOUNT_SAGA, id, { accountId: account.id, name: account.name, stamp: deps.clock.now() }), created: true };
   }
 }
 
