@@ -57,7 +57,7 @@ export function createSagas(config: Config, database: OpenedDatabase, shortener:
     },
   });
   const partitions = linkPartitions(database);
-  runner.define(importSaga(shortener, partitions));
+  runner.define(importSaga(shortener, partitions, faults));
   runner.define(
     deleteAccountSaga({
       records: new KyselyAccountRecords(database.db),

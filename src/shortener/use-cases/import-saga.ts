@@ -1,3 +1,4 @@
+import { noFaults, type Faults } from '../../platform/faults.js';
 import { PermanentError } from '../../platform/resilience/errors.js';
 import type { SagaDefinition, SagaStep } from '../../platform/saga/types.js';
 import type { ShortenerContext } from '../context.js';
@@ -45,7 +46,7 @@ export type InsertOutput = {
  *                   Compensation: deletes the links this run inserted there (by id), marked too.
  *   finish          clears the staging (forward-only: nothing is left to undo then).
  */
-export function importSaga(ctx: ShortenerContext, partitions: LinkPartitions): SagaDefinition<ImportInput> {
+export function importSaga(ctx: ShortenerContext, partitions: LinkPartitions, faults: Faults = noFaults): SagaDefinition<ImportInput> {
   const names = partitions.names;
   const samePartitions = (input: ImportInput) => {
     if (input.partitions.length !== names.length || input.partitions.some((p, i) => p !== names[i])) {
@@ -75,6 +76,8 @@ export function importSaga(ctx: ShortenerContext, partitions: LinkPartitions): S
         const moved = await staging.insertStaged(runId, input.batch);
         if (moved.inserted.length === 0 && moved.conflicts.length === 0) break;
         for (const key of moved.inserted) await ctx.cache.invalidate(key);
+        // Between two of the step's transactions: some rows moved, others still staged.
+        faults.hit(`import:insert-${name}:batch`);
       }
       const counts = await staging.counts(runId);
       const output: InsertOutput = { inserted: counts.inserted ?? 0, conflicts: await staging.conflicts(runId) };
