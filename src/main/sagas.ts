@@ -25,7 +25,7 @@ export interface Sagas {
  * imports too.
  */
 export function linkPartitions(database: OpenedDatabase): LinkPartitions {
-  const make = (db: OpenedDatabase['db']): LinkPartition => ({ staging: new KyselyImportStaging(db), accountLinks: new KyselyAccountLinks(db) });
+  const make = (db: OpenedDatabase['db']): LinkPartition => ({ staging: new KyselyImportStaging(db, database.dialect), accountLinks: new KyselyAccountLinks(db) });
   const set = database.shards;
   if (!set) {
     const main = make(database.db);

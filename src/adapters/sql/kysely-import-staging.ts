@@ -1,14 +1,17 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { ImportStaging, StagedConflict, StagedLink } from '../../shortener/import-staging.js';
 import { insertTags, toRow } from './link-rows.js';
-import type { Database } from './schema.js';
+import type { Database, SqlDialectName } from './schema.js';
 import { chunks, compareText } from './sql-helpers.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
 /** `import_staging` on one database (SQLite or PostgreSQL); see the port for the contract. */
 export class KyselyImportStaging implements ImportStaging {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: SqlDialectName,
+  ) {}
 
   async stage(runId: string, rows: readonly StagedLink[]): Promise<void> {
     for (const part of chunks(rows, 250)) {
@@ -45,6 +48,7 @@ export class KyselyImportStaging implements ImportStaging {
 
   insertStaged(runId: string, limit: number): Promise<{ inserted: string[]; conflicts: StagedConflict[] }> {
     return this.db.transaction().execute(async (trx) => {
+      await lockRun(trx, this.dialect, runId);
       const staged = await trx
         .selectFrom('import_staging')
         .selectAll()
@@ -74,7 +78,7 @@ export class KyselyImportStaging implements ImportStaging {
       const conflicted = staged.filter((s) => !ids.has(s.short_key));
       await markInserted(trx, runId, inserted.map((s) => s.short_key));
       for (const part of chunks(conflicted.map((s) => s.line))) {
-        await trx.updateTable('import_staging').set({ state: 'conflict' }).where('run_id', '=', runId).where('line', 'in', part).execute();
+        await trx.updateTable('import_staging').set({ state: 'conflict' }).where('run_id', '=', runId).where('state', '=', 'staged').where('line', 'in', part).execute();
       }
       return {
         inserted: inserted.map((s) => s.short_key),
@@ -101,6 +105,7 @@ export class KyselyImportStaging implements ImportStaging {
 
   removeInserted(runId: string, limit: number): Promise<string[]> {
     return this.db.transaction().execute(async (trx) => {
+      await lockRun(trx, this.dialect, runId);
       const rows = await trx
         .selectFrom('import_staging')
         .select(['line', 'short_key', 'link_id'])
@@ -134,6 +139,18 @@ export class KyselyImportStaging implements ImportStaging {
 function withoutCount(row: ReturnType<typeof toRow>): Omit<ReturnType<typeof toRow>, 'click_count'> {
   const { click_count: _c, ...rest } = row;
   return rest;
+}
+
+/**
+ * Two processes may drive one run at once (a CLI import and `tny serve` resuming it): their
+ * transactions on a run take turns, so one never marks as a conflict a row the other just
+ * inserted. PostgreSQL: a transaction-scoped advisory lock on the run id. SQLite: a write
+ * first, which takes the database's one write lock before anything is read (waiting up to the
+ * busy timeout), so what is read next is current.
+ */
+async function lockRun(trx: Transaction<Database>, dialect: SqlDialectName, runId: string): Promise<void> {
+  if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`tny-import:${runId}`}))`.execute(trx);
+  else await trx.updateTable('import_staging').set({ state: 'staged' }).where('run_id', '=', runId).where('line', '=', -1).execute();
 }
 
 /** Marks the rows just inserted, with their link ids (read back in the same transaction). */
