@@ -153,7 +153,7 @@ export const registry = {
   ADMIN_KEY_NAME: optionalStr('Name of the admin API key made on first start.'),
   SAGA_RESUME_AT_START: bool('Whether `tny serve` (roles `all` and `worker`) resumes unfinished sagas (imports, account deletions) when it starts.', true),
   TNY_FAULT_KILL: list(
-    'Test only: fault points (`saga:<saga>:<step>:<before|after>`, `saga:<saga>:compensate:<step>:<before|after>`, `import:staged`, `import:insert-<partition>:batch`) where the process SIGKILLs itself, for crash tests (src/platform/faults.ts). Never set it in production.',
+    'Test only: fault points where the process SIGKILLs itself, for crash tests (src/platform/faults.ts): `saga:<saga>:<step>:before` or `:after`, `saga:<saga>:compensate:<step>:before` or `:after`, `import:staged`, `import:insert-<partition>:batch`. Never set it in production.',
   ),
 
   // Notification channels (docs/notifier-channels.md). A channel is on when its settings are set.

@@ -29,10 +29,11 @@ export interface ImportStaging {
   /** Of `keys`, those that are link keys here, with their owner and URL. */
   existing(keys: readonly string[]): Promise<Map<string, { url: string; accountId: number }>>;
   /**
-   * Moves up to `limit` staged rows into links in ONE transaction: each row becomes a link, or a
-   * conflict when its key was taken meanwhile. Returns what it did; nothing when none are left.
+   * Moves up to `limit` staged rows (in line order, after `afterLine`) into links in ONE
+   * transaction: each row becomes a link, or a conflict when its key was taken meanwhile.
+   * Returns what it did and the last line it looked at; nothing when none are left.
    */
-  insertStaged(runId: string, limit: number): Promise<{ inserted: string[]; conflicts: StagedConflict[] }>;
+  insertStaged(runId: string, limit: number, afterLine?: number): Promise<{ inserted: string[]; conflicts: StagedConflict[]; lastLine: number }>;
   /** Keys of the links the run inserted here (and has not removed). */
   insertedKeys(runId: string): Promise<string[]>;
   /** Rows of the run whose key was taken when they were moved. */

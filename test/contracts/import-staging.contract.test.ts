@@ -41,13 +41,13 @@ describeEachDatabase('import staging contract', (factory) => {
     await s.stage('run-2', [staged(2, 'r2')]);
     expect(await s.counts('run-1')).toEqual({ staged: 4 });
     const first = await s.insertStaged('run-1', 3);
-    expect(first).toEqual({ inserted: ['k2', 'k3', 'k4'], conflicts: [] });
+    expect(first).toEqual({ inserted: ['k2', 'k3', 'k4'], conflicts: [], lastLine: 4 });
     expect(await s.counts('run-1')).toEqual({ staged: 1, inserted: 3 });
     expect(await links().findByKey('k2')).toMatchObject({ url: 'https://example.com/k2', accountId: 7, maxClicks: 5, redirectStatus: 302, tags: ['a', 'b'], forwardQuery: true, clickCount: 0 });
     expect(await links().findByKey('other-key')).toBeUndefined();
-    expect(await s.insertStaged('run-1', 3)).toEqual({ inserted: ['k5'], conflicts: [] });
-    // Moving again moves nothing (the step repeated after a crash).
-    expect(await s.insertStaged('run-1', 3)).toEqual({ inserted: [], conflicts: [] });
+    expect(await s.insertStaged('run-1', 3, 4)).toEqual({ inserted: ['k5'], conflicts: [], lastLine: 5 });
+    // Moving again (from the start: the step repeated after a crash) moves nothing.
+    expect(await s.insertStaged('run-1', 3)).toEqual({ inserted: [], conflicts: [], lastLine: 0 });
     expect((await s.insertedKeys('run-1')).sort()).toEqual(['k2', 'k3', 'k4', 'k5']);
     expect(await s.counts('run-2')).toEqual({ staged: 1 });
   });
@@ -63,6 +63,7 @@ describeEachDatabase('import staging contract', (factory) => {
         { line: 1, key: 'taken-a', isAlias: true },
         { line: 2, key: 'taken-g', isAlias: false },
       ],
+      lastLine: 3,
     });
     expect(await s.conflicts('run-3')).toEqual([
       { line: 1, key: 'taken-a', isAlias: true },
@@ -108,9 +109,11 @@ describeEachDatabase('import staging contract', (factory) => {
     await s.stage('run-6', Array.from({ length: 60 }, (_, i) => staged(i + 1, `race-${i}`)));
     const drive = async (st: KyselyImportStaging) => {
       const keys: string[] = [];
+      let after = 0;
       for (;;) {
-        const moved = await st.insertStaged('run-6', 7);
+        const moved = await st.insertStaged('run-6', 7, after);
         if (moved.inserted.length === 0 && moved.conflicts.length === 0) return keys;
+        after = moved.lastLine;
         keys.push(...moved.inserted);
       }
     };

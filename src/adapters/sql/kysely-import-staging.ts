@@ -46,18 +46,21 @@ export class KyselyImportStaging implements ImportStaging {
     return out;
   }
 
-  insertStaged(runId: string, limit: number): Promise<{ inserted: string[]; conflicts: StagedConflict[] }> {
+  insertStaged(runId: string, limit: number, afterLine = 0): Promise<{ inserted: string[]; conflicts: StagedConflict[]; lastLine: number }> {
     return this.db.transaction().execute(async (trx) => {
       await lockRun(trx, this.dialect, runId);
+      // Line order after a cursor: the primary key's range, however many rows are moved already.
       const staged = await trx
         .selectFrom('import_staging')
         .selectAll()
         .where('run_id', '=', runId)
+        .where('line', '>', afterLine)
         .where('state', '=', 'staged')
-        .orderBy('short_key')
+        .orderBy('line')
         .limit(limit)
         .execute();
-      if (staged.length === 0) return { inserted: [], conflicts: [] };
+      if (staged.length === 0) return { inserted: [], conflicts: [], lastLine: afterLine };
+      const lastLine = Number(staged[staged.length - 1]!.line);
       // Keys in sorted order (as insertMany does) so concurrent writers cannot deadlock.
       staged.sort((a, b) => compareText(a.short_key, b.short_key));
       const ids = new Map<string, number>();
@@ -76,13 +79,14 @@ export class KyselyImportStaging implements ImportStaging {
       );
       const inserted = staged.filter((s) => ids.has(s.short_key));
       const conflicted = staged.filter((s) => !ids.has(s.short_key));
-      await markInserted(trx, runId, inserted.map((s) => s.short_key));
+      await markInserted(trx, runId, inserted.map((s) => Number(s.line)));
       for (const part of chunks(conflicted.map((s) => s.line))) {
         await trx.updateTable('import_staging').set({ state: 'conflict' }).where('run_id', '=', runId).where('state', '=', 'staged').where('line', 'in', part).execute();
       }
       return {
         inserted: inserted.map((s) => s.short_key),
-        conflicts: conflicted.map((s) => ({ line: s.line, key: s.short_key, isAlias: s.is_alias !== 0 })),
+        conflicts: conflicted.map((s) => ({ line: Number(s.line), key: s.short_key, isAlias: Number(s.is_alias) !== 0 })),
+        lastLine,
       };
     });
   }
@@ -154,8 +158,8 @@ async function lockRun(trx: Transaction<Database>, dialect: SqlDialectName, runI
 }
 
 /** Marks the rows just inserted, with their link ids (read back in the same transaction). */
-async function markInserted(db: Db, runId: string, keys: readonly string[]): Promise<void> {
-  for (const part of chunks([...keys])) {
+async function markInserted(db: Db, runId: string, lines: readonly number[]): Promise<void> {
+  for (const part of chunks([...lines])) {
     await db
       .updateTable('import_staging')
       .set((eb) => ({
@@ -163,8 +167,8 @@ async function markInserted(db: Db, runId: string, keys: readonly string[]): Pro
         link_id: eb.selectFrom('short_urls').select('short_urls.id').whereRef('short_urls.short_key', '=', 'import_staging.short_key'),
       }))
       .where('run_id', '=', runId)
+      .where('line', 'in', part)
       .where('state', '=', 'staged')
-      .where('short_key', 'in', part)
       .execute();
   }
 }

@@ -420,9 +420,9 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
           // staged → inserted (link_id set) | conflict (key taken meanwhile) → compensated
           .addColumn('state', 'varchar(12)', (c) => c.notNull())
           .addColumn('link_id', 'bigint')
+          // The only index: moving and undoing walk a run's rows in line order, after a cursor.
           .addPrimaryKeyConstraint('import_staging_pk', ['run_id', 'line'])
           .execute();
-        await db.schema.createIndex('import_staging_state').on('import_staging').columns(['run_id', 'state', 'short_key']).execute();
       },
     },
   };

@@ -72,9 +72,10 @@ export function importSaga(ctx: ShortenerContext, partitions: LinkPartitions, fa
       const staging = partitions.get(name).staging;
       // A crash may have cut off telling the caches about keys inserted before it.
       for (const key of await staging.insertedKeys(runId)) await ctx.cache.invalidate(key);
-      for (;;) {
-        const moved = await staging.insertStaged(runId, input.batch);
+      for (let after = 0; ; ) {
+        const moved = await staging.insertStaged(runId, input.batch, after);
         if (moved.inserted.length === 0 && moved.conflicts.length === 0) break;
+        after = moved.lastLine;
         for (const key of moved.inserted) await ctx.cache.invalidate(key);
         // Between two of the step's transactions: some rows moved, others still staged.
         faults.hit(`import:insert-${name}:batch`);
