@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DELETE_ACCOUNT_SAGA, startAccountDeletion } from '../shortener/use-cases/delete-account.js';
 import type { CliRuntime } from './runtime.js';
-import { describeRun } from './sagas.js';
+import { describeRun, driveOrExplain } from './sagas.js';
 
 /** `tny accounts delete`: the same use case as DELETE /api/v1/accounts/{id}, waited for. */
 export function accountsCommand(program: Command, runtime: CliRuntime): void {
@@ -34,7 +34,7 @@ or restart \`tny serve\`): it continues where it stopped. Admin accounts are not
         const { run: started, created } = await startAccountDeletion(deps, cli, target);
         if (started.state === 'done') return io.out(`account ${account} was deleted already (run ${started.id})`);
         io.out(`${created ? 'deleting' : 'continuing to delete'} account ${account} (run ${started.id})`);
-        const run = (await c.sagas.runner.resumeRun(started.id))!;
+        const run = (await driveOrExplain(io, () => c.sagas.runner.resumeRun(started.id)))!;
         for (const line of describeRun(run, c.sagas.runner.stepNames(DELETE_ACCOUNT_SAGA))) io.out(line);
         if (run.state !== 'done') io.fail(`deleting account ${account} failed: ${run.error ?? 'unknown error'}`);
       }),

@@ -1,7 +1,20 @@
 import type { Command } from 'commander';
 import { TnyError } from '../platform/errors.js';
+import { CompensationStuckError, StepStuckError } from '../platform/saga/runner.js';
 import type { SagaRun } from '../platform/saga/types.js';
-import type { CliRuntime } from './runtime.js';
+import type { CliRuntime, Io } from './runtime.js';
+
+/** Drives a run; a run still stuck is a clear one-line failure (it stays unfinished), not a stack. */
+export async function driveOrExplain(io: Io, drive: () => Promise<SagaRun | undefined>): Promise<SagaRun | undefined> {
+  try {
+    return await drive();
+  } catch (err) {
+    if (err instanceof StepStuckError || err instanceof CompensationStuckError) {
+      return io.fail(`${err.message}: ${err.cause instanceof Error ? err.cause.message : String(err.cause)}`);
+    }
+    throw err;
+  }
+}
 
 /** A run as lines: id, saga, state (and why), then one line per step. */
 export function describeRun(run: SagaRun, stepNames: readonly string[]): string[] {
@@ -44,7 +57,7 @@ export function sagasCommand(program: Command, runtime: CliRuntime): void {
         const runner = c.sagas.runner;
         if (id !== undefined) {
           if (!(await runner.get(id))) throw new TnyError('SAGA_RUN_NOT_FOUND', { message: `no saga run has the id ${id}` });
-          const run = (await runner.resumeRun(id))!;
+          const run = (await driveOrExplain(io, () => runner.resumeRun(id)))!;
           for (const line of describeRun(run, runner.stepNames(run.name))) io.out(line);
           return;
         }
