@@ -12,6 +12,7 @@ const REASONS: Record<string, string> = {
   VALIDATION_ERROR: 'invalid field',
   ALREADY_SHORTENED: 'url already shortened',
   MALFORMED_ROW: 'malformed row',
+  KEY_TAKEN: 'generated key taken meanwhile',
 };
 
 export function reasonOf(code: string): string {
