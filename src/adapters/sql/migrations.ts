@@ -393,12 +393,13 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
           .execute();
       },
     },
+    // (Numbered 0012: 0011 is the shard-topology migration of a parallel branch.)
     // Crash-safe imports (docs/adr/0008-sagas-for-bulk-work.md): an import's validated rows,
     // with their keys decided once, wait here on the database (shard) that will own each key.
     // The saga's step for that database moves them into short_urls and marks them inserted in
     // one transaction, so a repeated step inserts nothing twice and its compensation deletes
     // exactly the links the run made (by link id, never another writer's).
-    '0011_import_staging': {
+    '0012_import_staging': {
       async up(db: Kysely<any>) {
         await db.schema
           .createTable('import_staging')

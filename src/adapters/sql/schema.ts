@@ -262,7 +262,7 @@ export interface SagaStepsTable {
   updated_at: Big;
 }
 
-/** An import's rows waiting on the shard that owns their key (migration 0011). */
+/** An import's rows waiting on the shard that owns their key (migration 0012). */
 export interface ImportStagingTable {
   run_id: string;
   line: number;
