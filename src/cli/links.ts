@@ -99,7 +99,10 @@ export function linksCommand(program: Command, runtime: CliRuntime): void {
           });
           progress.finish();
           io.out(`imported ${path} into account "${opts.account}" (run ${result.runId})`);
-          for (const line of importSummary(result, skips, (clock.now() - started) / 1000)) io.out(line);
+          const summary = importSummary(result, skips, (clock.now() - started) / 1000);
+          // A resumed run read its file when it was planned (another process): no rate to show.
+          if (result.resumed) summary[0] = `read ${result.rows.toLocaleString('en-US')} rows (when the run was planned)`;
+          for (const line of summary) io.out(line);
         });
       } finally {
         file.close();

@@ -163,6 +163,7 @@ describe('tny links import', () => {
     // The same file again: the finished run's report (the first 20 skipped rows are kept with it).
     const again = await cli.run('links', 'import', path);
     expect(again.out).toContain('was imported into account "admin" already (run import:1:');
+    expect(again.out).toContain('read 25 rows (when the run was planned)\n');
     expect(again.out).toContain('skipped 25: invalid url 25\n');
     expect(skippedLines(again.out)).toEqual(skippedLines(short.out));
   });
