@@ -12,6 +12,7 @@ const REASONS: Record<string, string> = {
   VALIDATION_ERROR: 'invalid field',
   ALREADY_SHORTENED: 'url already shortened',
   MALFORMED_ROW: 'malformed row',
+  KEY_TAKEN: 'generated key taken meanwhile',
 };
 
 export function reasonOf(code: string): string {
@@ -33,6 +34,12 @@ export class SkipCollector {
     this.rows.push(row);
     // Rows arrive nearly in order (taken aliases show up when their batch is written).
     if (!this.keepAll && this.rows.length > SHOWN_SKIPS * 4) this.rows = this.sorted().slice(0, SHOWN_SKIPS);
+  }
+
+  /** Skips counted by another process (a resumed import): its counts and the rows it kept. */
+  restore(counts: Readonly<Record<string, number>>, rows: readonly SkippedRow[]): void {
+    for (const [code, n] of Object.entries(counts)) this.counts.set(code, (this.counts.get(code) ?? 0) + n);
+    this.rows.push(...rows);
   }
 
   shown(): SkippedRow[] {

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { Option, type Command } from 'commander';
 import type { Container } from '../main/container.js';
@@ -7,7 +7,7 @@ import type { Actor } from '../platform/auth/actor.js';
 import { ADMIN_ACCOUNT } from '../platform/auth/manage-keys.js';
 import { LINK_RECORD_FIELDS, TAG_SEPARATOR } from '../shortener/link-record.js';
 import { exportLinks } from '../shortener/use-cases/export-links.js';
-import { importLinks } from '../shortener/use-cases/import-links.js';
+import { importLinks, sha256Of } from '../shortener/use-cases/import-links.js';
 import { importSummary, SkipCollector } from './import-report.js';
 import { LinkFileError, openLinkFile } from './link-file-reader.js';
 import { writeLinks, type ExportFormat } from './link-file-writer.js';
@@ -35,7 +35,14 @@ Cells:
   created_at       ISO 8601, kept as the link's creation time; empty: now
 
 Each row is checked like an API create; a bad row is skipped with its line number and reason
-and the import goes on. Valid rows are written --batch at a time, one transaction per batch.
+and the import goes on. Valid rows get their keys once and are staged on the database that
+will own them, then written --batch at a time, one transaction per batch (per shard).
+
+Crash-safe: the import is a saga (docs/patterns/saga.md) whose run id comes from the account
+and the file's content. If the process dies, run the same command again: it resumes the run
+("resuming run …") and every row ends up imported exactly once, with the keys it was given.
+Importing a file that was imported already prints that run's report and writes nothing. If a
+database fails for good, the links the run inserted are removed and the import fails.
 Exit status: 0 when the import ran (even if rows were skipped), 2 for a bad file or arguments.`;
 
 const EXPORT_HELP = `
@@ -64,6 +71,7 @@ export function linksCommand(program: Command, runtime: CliRuntime): void {
         if (err instanceof LinkFileError) return runtime.io.fail(err.message);
         throw err;
       });
+      const sha256 = await sha256Of(createReadStream(path));
       try {
         await runtime.withContainer(async (c, io) => {
           const actor = await actorFor(c, io, opts.account);
@@ -72,18 +80,29 @@ export function linksCommand(program: Command, runtime: CliRuntime): void {
           const progress = new Progress(io.stderr, { label: 'importing', total: file.totalBytes, clock });
           const skips = new SkipCollector(opts.verbose === true);
           let rows = 0;
-          const result = await importLinks(c.shortener, actor, file.rows, {
+          const deps = { sagas: c.sagas.runner, partitions: c.sagas.partitions, faults: c.sagas.faults };
+          const result = await importLinks(c.shortener, deps, { ...actor, accountName: opts.account }, { rows: file.rows, sha256 }, {
             batchSize,
             onSkip: (row) => skips.add(row),
+            onPlannedSkips: (counts, first) => skips.restore(counts, first),
             onRow: () => progress.update(file.bytesRead(), ++rows),
+            onResume: (run) =>
+              io.out(
+                run.state === 'done'
+                  ? `${path} was imported into account "${opts.account}" already (run ${run.id}); its report:`
+                  : `resuming run ${run.id} (${run.state}) of importing ${path}; the file is not read again`,
+              ),
           }).catch((err: unknown) => {
             progress.finish();
             if (err instanceof LinkFileError) io.fail(`${err.message} (rows before it were imported)`);
             throw err;
           });
           progress.finish();
-          io.out(`imported ${path} into account "${opts.account}"`);
-          for (const line of importSummary(result, skips, (clock.now() - started) / 1000)) io.out(line);
+          io.out(`imported ${path} into account "${opts.account}" (run ${result.runId})`);
+          const summary = importSummary(result, skips, (clock.now() - started) / 1000);
+          // A resumed run read its file when it was planned (another process): no rate to show.
+          if (result.resumed) summary[0] = `read ${result.rows.toLocaleString('en-US')} rows (when the run was planned)`;
+          for (const line of summary) io.out(line);
         });
       } finally {
         file.close();

@@ -152,6 +152,10 @@ export const registry = {
   ),
   SHUTDOWN_TIMEOUT_MS: int('Longest graceful shutdown before the process exits anyway.', 10_000, { min: 100 }),
   ADMIN_KEY_NAME: optionalStr('Name of the admin API key made on first start.'),
+  SAGA_RESUME_AT_START: bool('Whether `tny serve` (roles `all` and `worker`) resumes unfinished sagas (imports, account deletions) when it starts.', true),
+  TNY_FAULT_KILL: list(
+    'Test only: fault points where the process SIGKILLs itself, for crash tests (src/platform/faults.ts): `saga:<saga>:<step>:before` or `:after`, `saga:<saga>:compensate:<step>:before` or `:after`, `import:staged`, `import:insert-<partition>:batch`. Never set it in production.',
+  ),
 
   // Notification channels (docs/notifier-channels.md). A channel is on when its settings are set.
   NOTIFY_SMTP_HOST: optionalStr('SMTP server for the email channel; the channel is on when this and NOTIFY_EMAIL_FROM are set.'),

@@ -8,6 +8,7 @@ import { mapError } from './error-mapper.js';
 import { authenticateHook } from './hooks/authenticate.js';
 import { idempotencyHooks } from './hooks/idempotency.js';
 import { writeLimitHooks } from './hooks/rate-limit.js';
+import { accountRoutes } from './routes/accounts.js';
 import { healthRoutes } from './routes/health.js';
 import { linkRoutes } from './routes/links.js';
 import { metaRoutes } from './routes/meta.js';
@@ -121,6 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       notifierDeliveryRoutes(api, deps.notifications);
     }
     if (deps.inbox) notifierInboxRoutes(api, deps.inbox);
+    if (deps.accountAdmin) accountRoutes(api, deps.accountAdmin, deps.logger);
   });
 
   redirectRoutes(app, deps, redirect);

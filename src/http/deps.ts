@@ -4,6 +4,9 @@ import type { NotifierContext } from '../notifier/context.js';
 import type { PipelineContext } from '../notifier/notifications/send.js';
 import type { InboxRouteDeps } from './routes/notifier-inbox.js';
 import type { Authenticator } from '../platform/auth/authenticator.js';
+import type { AccountStore } from '../platform/auth/ports.js';
+import type { Clock } from '../platform/clock.js';
+import type { SagaRunner } from '../platform/saga/runner.js';
 import type { HealthCheck } from '../platform/health/health.js';
 import type { IdempotencyStore } from '../platform/idempotency/ports.js';
 import type { RateLimiter } from '../platform/rate-limit/types.js';
@@ -37,4 +40,6 @@ export interface AppDeps {
   notifications?: PipelineContext;
   /** The in-app inbox API and its live stream; absent: not served. */
   inbox?: InboxRouteDeps;
+  /** Account deletion (DELETE /api/v1/accounts/{id}) and saga runs (GET /api/v1/sagas/{id}); absent: not served. */
+  accountAdmin?: { sagas: SagaRunner; accounts: Pick<AccountStore, 'findAccountById' | 'findAccountByName'>; clock: Clock; unavailable?: () => string | undefined };
 }

@@ -59,6 +59,7 @@ import { createLinkCache } from '../shortener/link-cache.js';
 import { BUILTIN_RESERVED } from '../shortener/validate-alias.js';
 import { attachNotifierPipeline, checkQueueConfig } from './notifier-pipeline.js';
 import { redisClickCounting } from './redis-clicks.js';
+import { createSagas, type Sagas } from './sagas.js';
 
 /** How long the click journal stays owned by a process that stopped renewing it. */
 const JOURNAL_LEASE_TTL_MS = 30_000;
@@ -71,6 +72,8 @@ export interface Container extends AppDeps {
   lifecycle: Lifecycle;
   /** Stores in-app messages and tells the live inbox streams; the send pipeline's `in_app` channel. */
   inAppChannel: InAppChannel;
+  /** Cross-shard bulk work (imports, account deletion) as sagas over the durable step log. */
+  sagas: Sagas;
 }
 
 async function keyCandidates(config: Config, database: OpenedDatabase): Promise<KeyCandidates> {
@@ -376,6 +379,7 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
         onFailure: () => metrics.rateLimitStoreFailures.labels(policy).inc(),
       },
     });
+  const sagas = createSagas(config, database, shortener, clock, logger);
   const container: Container = {
     config,
     logger,
@@ -399,6 +403,8 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
     health: [...healthChecks(config, database, redis, shortener, clock), ...shardHealthChecks(database.shards), ...(replicated?.health ?? [])],
     inbox: { recipients: new KyselyNotifierRecipients(database.db, database.dialect), inbox: inboxStore, hub: inboxHub, clock },
     inAppChannel: new InAppChannel(inboxStore, inboxHub, clock),
+    sagas,
+    accountAdmin: { sagas: sagas.runner, accounts, clock, unavailable: () => sagas.partitions.unavailable?.() },
     notifier: {
       stores: await notifierStores(database, redis, config, lifecycle, logger),
       templates: new TemplateEngine({ ...DEFAULT_TEMPLATE_LIMITS, renderMs: config.NOTIFY_TEMPLATE_RENDER_MS }),

@@ -1,9 +1,11 @@
 import { Command } from 'commander';
+import { accountsCommand } from '../cli/accounts.js';
 import { keysCommand } from '../cli/keys.js';
 import { linksCommand } from '../cli/links.js';
 import { migrateCommand } from '../cli/migrate.js';
 import { shardsCommand } from '../cli/shards.js';
 import { createRuntime } from '../cli/runtime.js';
+import { sagasCommand } from '../cli/sagas.js';
 import { parseRole } from './roles.js';
 import { serve } from './serve.js';
 
@@ -31,5 +33,7 @@ export function buildProgram(runtime = createRuntime()): Command {
   keysCommand(program, runtime);
   linksCommand(program, runtime);
   shardsCommand(program, runtime);
+  accountsCommand(program, runtime);
+  sagasCommand(program, runtime);
   return program;
 }

@@ -59,6 +59,16 @@ export async function serve(baseConfig: Config, role: Role = baseConfig.TNY_ROLE
     container.lifecycle.add('idempotency purge', { close: () => clearInterval(purge) });
   }
 
+  if (runsWorkers(role) && config.SAGA_RESUME_AT_START) {
+    // In the background: an import or account deletion cut off by a crash continues here.
+    void container.sagas.runner
+      .resume()
+      .then((runs) => {
+        if (runs.length > 0) logger.info({ runs: runs.map((r) => ({ id: r.id, saga: r.name, state: r.state })) }, 'resumed unfinished saga runs');
+      })
+      .catch((err: unknown) => logger.error({ err }, 'resuming unfinished saga runs failed; `tny sagas resume` retries'));
+  }
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -30,12 +30,14 @@ export const ERROR_CATALOGUE = {
   TEMPLATE_NOT_FOUND: { status: 404, message: 'No template matches this name, channel and locale.' },
   NOTIFICATION_NOT_FOUND: { status: 404, message: 'No notification has this id.' },
   DELIVERY_NOT_FOUND: { status: 404, message: 'No delivery has this id.' },
+  SAGA_RUN_NOT_FOUND: { status: 404, message: 'No saga run has this id.' },
   ALIAS_TAKEN: { status: 409, message: 'This alias is already taken.' },
   ACCOUNT_EXISTS: { status: 409, message: 'An account with this name exists.' },
   RECIPIENT_EXISTS: { status: 409, message: 'A recipient with this id exists.' },
   CONTACT_POINT_EXISTS: { status: 409, message: 'The recipient already has this contact point.' },
   CATEGORY_EXISTS: { status: 409, message: 'A category with this name exists.' },
   DELIVERY_NOT_RETRYABLE: { status: 409, message: 'Only dead or failed deliveries can be retried.' },
+  ACCOUNT_NOT_DELETABLE: { status: 409, message: 'This account cannot be deleted.' },
   IDEMPOTENCY_IN_PROGRESS: {
     status: 409,
     message: 'A request with this Idempotency-Key is still being processed.',
@@ -59,6 +61,8 @@ export const ERROR_CATALOGUE = {
   RATE_LIMITED: { status: 429, message: 'Too many requests.' },
   INTERNAL_ERROR: { status: 500, message: 'Something went wrong on our side.' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'The service is unavailable.' },
+  SHARDS_CHANGING: { status: 503, message: 'The shard set is changing; work that spans the shards cannot start now.' },
+  IMPORT_FAILED: { status: 503, message: 'The import failed for good; everything it inserted was removed.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

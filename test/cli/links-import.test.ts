@@ -157,8 +157,15 @@ describe('tny links import', () => {
     expect(short.out).toContain('first 20 skipped rows (--verbose lists all):');
     expect(skippedLines(short.out)).toHaveLength(20);
     expect(skippedLines(short.out)[19]).toMatch(/^ {2}line 21: /);
-    const all = await cli.run('links', 'import', '--verbose', path);
-    expect(skippedLines(all.out)).toHaveLength(25);
+    // Another file (the same one again would be the same run: its report, not a new import).
+    const all = await cli.run('links', 'import', '--verbose', file(csv('url,alias', ...rows, 'nope-25,')));
+    expect(skippedLines(all.out)).toHaveLength(26);
+    // The same file again: the finished run's report (the first 20 skipped rows are kept with it).
+    const again = await cli.run('links', 'import', path);
+    expect(again.out).toContain('was imported into account "admin" already (run import:1:');
+    expect(again.out).toContain('read 25 rows (when the run was planned)\n');
+    expect(again.out).toContain('skipped 25: invalid url 25\n');
+    expect(skippedLines(again.out)).toEqual(skippedLines(short.out));
   });
 
   it('refuses a file with an unknown column before writing anything', async () => {

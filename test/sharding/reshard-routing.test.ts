@@ -8,6 +8,8 @@ import { ShardedClickRepository } from '../../src/adapters/sharding/sharded-clic
 import { ShardedLinkRepository } from '../../src/adapters/sharding/sharded-link-repository.js';
 import type { Topology } from '../../src/adapters/sharding/topology.js';
 import { KyselyLinkRepository } from '../../src/adapters/sql/kysely-link-repository.js';
+import { KyselySagaLog } from '../../src/adapters/sql/kysely-saga-log.js';
+import { linkPartitions } from '../../src/main/sagas.js';
 import { systemClock } from '../../src/platform/clock.js';
 import type { ClickAggregate } from '../../src/shortener/clicks.js';
 import type { Link } from '../../src/shortener/link.js';
@@ -193,6 +195,20 @@ describeWithPostgres('routing while a shard is added (3 → 4)', () => {
 
     await set.shards[1]!.database.db.insertInto('notifier_recipients').values({ account_id: 1, id: 'r1', locale: 'en', time_zone: 'UTC', created_at: 1, updated_at: 1 }).execute();
     await expect(addShard(options)).rejects.toThrow('shard s1 holds 1 notifier rows: resharding notifier data is not supported yet');
+  });
+
+  it('refuses while a saga run (import, account deletion) is unfinished; imports and deletions refuse to start while a shard is added', async () => {
+    const options = { set, target: { url: fx.extra.url, schema: fx.extra.schema! }, open: fx.opener, clock: systemClock, pollMs: 50, ackTimeoutMs: 1000, report: () => undefined };
+    const partitions = linkPartitions({ db: set.home.database.db, dialect: 'postgres', shards: set, close: async () => undefined });
+    expect(partitions.unavailable?.()).toBeUndefined();
+    const log = new KyselySagaLog(set.home.database.db);
+    expect(await log.start({ id: 'import:1:abc', name: 'import-links', input: {}, steps: 3, now: 1 })).toBe('created');
+    await startMigration();
+    expect(partitions.unavailable?.()).toMatch(/a shard is being added/);
+    await expect(addShard(options)).rejects.toThrow(/unfinished saga runs \(import:1:abc\).*tny sagas resume/);
+    expect(await set.shards[3]!.database.db.selectFrom('short_urls').select('id').execute()).toEqual([]);
+    await set.apply({ epoch: 3, state: 'stable', shards: set.shards.map((s) => s.target!) });
+    expect(partitions.unavailable?.()).toMatch(/has 4 shards since this process started with 3; restart it/);
   });
 
   it('a start checks DATABASE_SHARDS against the topology: a prefix adopts it (warning), a longer or different list fails', async () => {

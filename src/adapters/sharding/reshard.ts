@@ -2,6 +2,7 @@ import type { Clock } from '../../platform/clock.js';
 import { moveBatch } from './move-batch.js';
 import { keysOwnedBy, misplacedKeys, notifierRows, planReshard, ringOf, summarize, type ReshardPlan } from './reshard-plan.js';
 import { interleaveLinkIds } from './shard-ids.js';
+import { KyselySagaLog } from '../sql/kysely-saga-log.js';
 import { checkIdentity, type Shard, type ShardOpener, type ShardSet } from './shard-set.js';
 import { redactUrl } from './shard-urls.js';
 import { sameDatabase, type Heartbeat, type Topology, type TopologyShard } from './topology.js';
@@ -89,6 +90,7 @@ export async function addShard(opts: AddShardOptions): Promise<AddShardResult> {
   const oldCount = resumed ? topology.shards.length - 1 : topology.shards.length;
   const oldShards = set.shards.slice(0, oldCount);
   await refuseNotifierData(oldShards);
+  await refuseUnfinishedSagas(set.home);
 
   // The plan first: per old shard, its keys and how many the ring with the new shard takes.
   const plan = await planReshard(oldShards.map((s) => ({ name: s.name, db: s.database.db })));
@@ -115,6 +117,8 @@ export async function addShard(opts: AddShardOptions): Promise<AddShardResult> {
   await set.apply(topology);
   const newShard = set.shards[oldCount]!;
   await waitForAcks(opts, topology.epoch, sleep);
+  // A run that started before a process saw the new epoch is on the log by now (processes refuse new ones while migrating).
+  await refuseUnfinishedSagas(set.home);
   await copyFlushMarkers(oldShards, newShard);
 
   // The keys to move, listed again now that every process routes by the new epoch.
@@ -170,6 +174,18 @@ function targetOf(s: Shard): TopologyShard {
 async function countKeys(s: Shard): Promise<number> {
   const row = await s.database.db.selectFrom('short_urls').select((eb) => eb.fn.countAll<string | number>().as('n')).executeTakeFirst();
   return Number(row?.n ?? 0);
+}
+
+/**
+ * An import or account deletion that has not finished has its steps laid out per shard of the
+ * set it started on (and an import's rows staged on the owners of that ring): moving keys under
+ * it would strand them. Their runs are on s0's step log; finish them first (`tny sagas resume`).
+ */
+export async function refuseUnfinishedSagas(home: Shard): Promise<void> {
+  const runs = await new KyselySagaLog(home.database.db).unfinished(5);
+  if (runs.length > 0) {
+    throw new Error(`unfinished saga runs (${runs.map((r) => r.id).join(', ')}): an import or account deletion spans the shards as they are; finish them first (tny sagas resume), then add the shard`);
+  }
 }
 
 /**

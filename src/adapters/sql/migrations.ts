@@ -416,6 +416,38 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
           .execute();
       },
     },
+    // Crash-safe imports (docs/adr/0009-sagas-for-bulk-work.md): an import's validated rows,
+    // with their keys decided once, wait here on the database (shard) that will own each key.
+    // The saga's step for that database moves them into short_urls and marks them inserted in
+    // one transaction, so a repeated step inserts nothing twice and its compensation deletes
+    // exactly the links the run made (by link id, never another writer's).
+    '0012_import_staging': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('import_staging')
+          .addColumn('run_id', 'varchar(200)', (c) => c.notNull())
+          .addColumn('line', 'integer', (c) => c.notNull())
+          .addColumn('short_key', 'varchar(64)', (c) => c.notNull())
+          .addColumn('is_alias', 'integer', (c) => c.notNull())
+          .addColumn('original_url', 'text', (c) => c.notNull())
+          .addColumn('account_id', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint')
+          .addColumn('max_clicks', 'bigint')
+          .addColumn('redirect_status', 'integer', (c) => c.notNull())
+          .addColumn('password_hash', 'text')
+          .addColumn('forward_query', 'integer', (c) => c.notNull())
+          .addColumn('disabled', 'integer', (c) => c.notNull())
+          .addColumn('tags', 'text', (c) => c.notNull())
+          // staged → inserted (link_id set) | conflict (key taken meanwhile) → compensated
+          .addColumn('state', 'varchar(12)', (c) => c.notNull())
+          .addColumn('link_id', 'bigint')
+          // The only index: moving and undoing walk a run's rows in line order, after a cursor.
+          .addPrimaryKeyConstraint('import_staging_pk', ['run_id', 'line'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -280,6 +280,28 @@ export interface ShardHeartbeatsTable {
   seen_at: Big;
 }
 
+/** An import's rows waiting on the shard that owns their key (migration 0012). */
+export interface ImportStagingTable {
+  run_id: string;
+  line: number;
+  short_key: string;
+  is_alias: number;
+  original_url: string;
+  account_id: number;
+  created_at: Big;
+  updated_at: Big;
+  expires_at: Big | null;
+  max_clicks: Big | null;
+  redirect_status: number;
+  password_hash: string | null;
+  forward_query: number;
+  disabled: number;
+  /** JSON array of the link's tags. */
+  tags: string;
+  state: string;
+  link_id: Big | null;
+}
+
 export interface Database {
   shard_topology: ShardTopologyTable;
   shard_heartbeats: ShardHeartbeatsTable;
@@ -297,6 +319,7 @@ export interface Database {
   click_flushes: ClickFlushesTable;
   saga_runs: SagaRunsTable;
   saga_steps: SagaStepsTable;
+  import_staging: ImportStagingTable;
   queue_jobs: QueueJobsTable;
   notifier_recipients: NotifierRecipientsTable;
   notifier_contact_points: NotifierContactPointsTable;

@@ -3,7 +3,7 @@ import { FakeClock } from '../clock.js';
 import type { JsonValue } from '../queue/types.js';
 import { PermanentError, RetryableError } from '../resilience/errors.js';
 import { MemorySagaLog } from './memory-log.js';
-import { CompensationStuckError, SagaRunner } from './runner.js';
+import { CompensationStuckError, SagaRunner, StepStuckError } from './runner.js';
 import type { SagaLog, SagaStep } from './types.js';
 
 /** A world the steps change: effects keyed by run and step, so a repeat is visible. */
@@ -123,5 +123,60 @@ describe('SagaRunner', () => {
     await expect(r.run('y', 'shared', { n: 1 })).rejects.toThrow(/belongs to saga x/);
     await expect(r.run('z', 'other', { n: 1 })).rejects.toThrow(/no saga/);
     expect(() => r.define({ name: 'x', steps: [w.step('a')] })).toThrow(/twice/);
+  });
+
+  it('past the first forward-only step a failure never compensates: the run stays running with the error, and resume finishes it', async () => {
+    const w = world();
+    const log = new MemorySagaLog();
+    let broken = true;
+    const r = runner(log);
+    r.define({
+      name: 'fwd',
+      steps: [
+        w.step('revoke'),
+        { ...w.step('delete'), forwardOnly: true },
+        { ...w.step('last', { fail: () => (broken ? new PermanentError('store down') : undefined) }), forwardOnly: true },
+      ],
+    });
+    await expect(r.run('fwd', 'r7', { n: 1 })).rejects.toBeInstanceOf(StepStuckError);
+    const stuck = await log.get('r7');
+    expect(stuck).toMatchObject({ state: 'running', error: 'last: PermanentError: store down', failedStep: null });
+    expect(stuck?.steps.map((s) => s.status)).toEqual(['done', 'done', 'pending']);
+    expect(w.calls.filter((c) => c.startsWith('undo'))).toEqual([]);
+    // A stuck run does not stop resume() from finishing the others, and is finished once it works.
+    r.define({ name: 'ok', steps: [w.step('x')] });
+    await log.start({ id: 'r8', name: 'ok', input: { n: 1 }, steps: 1, now: 2000 });
+    expect((await r.resume()).map((x) => [x.id, x.state])).toEqual([['r8', 'done']]);
+    broken = false;
+    expect((await r.resume()).map((x) => [x.id, x.state, x.error])).toEqual([['r7', 'done', null]]);
+  });
+
+  it('a failure before the point of no return still compensates', async () => {
+    const w = world();
+    const r = runner();
+    r.define({ name: 'early', steps: [w.step('a'), w.step('check', { fail: () => new PermanentError('busy import') }), { ...w.step('delete'), forwardOnly: true }] });
+    const run = await r.run('early', 'r9', { n: 1 });
+    expect(run).toMatchObject({ state: 'failed', failedStep: 1 });
+    expect(w.calls).toEqual(['run a', 'run check', 'undo check null', 'undo a output']);
+  });
+
+  it('hits the fault points before and after each step and each compensation, named after the saga and step', async () => {
+    const w = world();
+    const hits: string[] = [];
+    const r = new SagaRunner({ log: new MemorySagaLog(), clock: new FakeClock(1000), sleep: async () => {}, faults: { hit: (p) => hits.push(p) } });
+    r.define({ name: 'f', steps: [w.step('a'), w.step('b', { fail: () => new PermanentError('no') })] });
+    await r.run('f', 'r10', { n: 1 });
+    expect(hits).toEqual(['saga:f:a:before', 'saga:f:a:after', 'saga:f:b:before', 'saga:f:compensate:b:before', 'saga:f:compensate:b:after', 'saga:f:compensate:a:before', 'saga:f:compensate:a:after']);
+    expect(r.stepNames('f')).toEqual(['a', 'b']);
+  });
+
+  it('start records a run without driving it; resumeRun drives it', async () => {
+    const w = world();
+    const r = runner();
+    r.define({ name: 's', steps: [w.step('a')] });
+    expect((await r.start('s', 'r11', { n: 1 })).state).toBe('running');
+    expect(w.calls).toEqual([]);
+    expect((await r.resumeRun('r11'))?.state).toBe('done');
+    expect(await r.resumeRun('nope')).toBeUndefined();
   });
 });

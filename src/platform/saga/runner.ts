@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { noFaults, type Faults } from '../faults.js';
 import type { JsonValue } from '../queue/types.js';
 import { exponentialBackoff, type Backoff } from '../resilience/backoff.js';
 import { isPermanent, retryAfterOf } from '../resilience/errors.js';
@@ -14,6 +15,20 @@ export interface SagaRunnerOptions {
   backoff?: Backoff;
   sleep?: (ms: number) => Promise<void>;
   onEvent?: (event: { runId: string; saga: string; step?: string; event: string; error?: unknown }) => void;
+  /** Crash-test kill points around every step and compensation (src/platform/faults.ts). */
+  faults?: Faults;
+}
+
+/** A forward-only step kept failing: the run stays `running` and `resume()` tries again. */
+export class StepStuckError extends Error {
+  constructor(
+    readonly runId: string,
+    readonly step: string,
+    options: { cause: unknown },
+  ) {
+    super(`saga run ${runId}: step ${step} keeps failing after the point of no return; the run stays running and is resumed later`, options);
+    this.name = 'StepStuckError';
+  }
 }
 
 /** A compensation kept failing: the run stays `compensating` and `resume()` tries again. */
@@ -62,19 +77,66 @@ export class SagaRunner {
    * same id with another saga is an error) and drives it to `done` or `failed`.
    */
   async run<I extends JsonValue>(name: string, id: string, input: I): Promise<SagaRun> {
+    return this.drive(await this.start(name, id, input));
+  }
+
+  /**
+   * Records run `id` (first writer wins) without driving it, e.g. to answer 202 with its id
+   * and drive it in the background (`resumeRun`). Returns the run as the log has it.
+   */
+  async start<I extends JsonValue>(name: string, id: string, input: I): Promise<SagaRun> {
     const definition = this.definition(name);
     await this.options.log.start({ id, name, input, steps: definition.steps.length, now: this.options.clock.now() });
     const run = await this.options.log.get(id);
     if (!run) throw new Error(`saga run ${id} was started but cannot be read back`);
     if (run.name !== name) throw new Error(`saga run ${id} belongs to saga ${run.name}, not ${name}`);
-    return this.drive(run);
+    return run;
   }
 
-  /** Continues every unfinished run (call at start-up). Returns the runs it finished. */
+  /** The step names of a defined saga, in order (for showing a run). */
+  stepNames(name: string): string[] {
+    return this.definitions.get(name)?.steps.map((s) => s.name) ?? [];
+  }
+
+  /**
+   * Continues every unfinished run (call at start-up). Returns the runs it drove to an end; a
+   * run that gets stuck again (a compensation or forward-only step still failing) stays
+   * unfinished, is reported through `onEvent` and does not stop the others. A run of a saga
+   * this process does not define is left for a process that does.
+   */
   async resume(limit = 1000): Promise<SagaRun[]> {
     const out: SagaRun[] = [];
-    for (const run of await this.options.log.unfinished(limit)) out.push(await this.drive(run));
+    for (const run of await this.options.log.unfinished(limit)) {
+      if (!this.definitions.has(run.name)) continue;
+      try {
+        out.push(await this.drive(run));
+      } catch (error) {
+        if (!(error instanceof CompensationStuckError || error instanceof StepStuckError)) throw error;
+        this.emit(run, error.step, 'still stuck', error);
+      }
+    }
     return out;
+  }
+
+  /** Continues one run by id (done and failed runs are returned as they are). */
+  async resumeRun(id: string): Promise<SagaRun | undefined> {
+    const run = await this.options.log.get(id);
+    return run && this.drive(run);
+  }
+
+  /** The run as the log has it. */
+  get(id: string): Promise<SagaRun | undefined> {
+    return this.options.log.get(id);
+  }
+
+  /** Runs still running or compensating, oldest first. */
+  unfinished(limit = 1000): Promise<SagaRun[]> {
+    return this.options.log.unfinished(limit);
+  }
+
+  /** Whether a saga of this name is defined here. */
+  defines(name: string): boolean {
+    return this.definitions.has(name);
   }
 
   private definition(name: string): SagaDefinition<JsonValue> {
@@ -87,20 +149,29 @@ export class SagaRunner {
     const definition = this.definition(run.name);
     const { log, clock } = this.options;
     const outputs = run.steps.map((s) => s.output);
+    const faults = this.options.faults ?? noFaults;
+    const noReturn = definition.steps.findIndex((s) => s.forwardOnly === true);
     if (run.state === 'running') {
       for (let i = 0; i < definition.steps.length; i++) {
         if (run.steps[i]?.status === 'done') continue;
         const step = definition.steps[i]!;
         const ctx: StepContext = { runId: run.id, index: i, outputs: outputs.slice(0, i) };
         let value: JsonValue | null;
+        faults.hit(`saga:${run.name}:${step.name}:before`);
         try {
           const output = await this.attempt(this.options.stepAttempts ?? 5, () => step.run(run.input, ctx));
           value = output === undefined ? null : output;
         } catch (error) {
           this.emit(run, step.name, 'step failed', error);
+          if (noReturn !== -1 && i >= noReturn) {
+            // Past the point of no return: record why, stay running, let resume() retry.
+            await log.setState(run.id, 'running', `${step.name}: ${describe(error)}`, clock.now());
+            throw new StepStuckError(run.id, step.name, { cause: error });
+          }
           await log.setState(run.id, 'compensating', `${step.name}: ${describe(error)}`, clock.now(), i);
           return this.compensate(run.id, definition, i);
         }
+        faults.hit(`saga:${run.name}:${step.name}:after`);
         // Outside the try: the log failing is not the step failing. It propagates, the run stays
         // `running`, and resume() runs this step again (which is why steps are idempotent).
         await log.stepDone(run.id, i, value, clock.now());
@@ -127,12 +198,15 @@ export class SagaRunner {
       if (step.compensate) {
         const output = status === 'done' ? (outputs[i] ?? null) : null;
         const ctx: StepContext = { runId, index: i, outputs: outputs.slice(0, i) };
+        const faults = this.options.faults ?? noFaults;
+        faults.hit(`saga:${run.name}:compensate:${step.name}:before`);
         try {
           await this.attempt(this.options.compensateAttempts ?? 5, () => step.compensate!(run.input, output, ctx), true);
         } catch (error) {
           this.emit(run, step.name, 'compensation stuck', error);
           throw new CompensationStuckError(runId, step.name, { cause: error });
         }
+        faults.hit(`saga:${run.name}:compensate:${step.name}:after`);
       }
       await log.stepCompensated(runId, i, clock.now());
       this.emit(run, step.name, 'step compensated');

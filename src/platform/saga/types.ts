@@ -21,6 +21,12 @@ export interface SagaStep<I extends JsonValue> {
    * process died before its record, so it may have done part, all or none of its work.
    */
   compensate?(input: I, output: JsonValue | null, ctx: StepContext): Promise<void>;
+  /**
+   * The point of no return: from the first forward-only step on, a failure never compensates
+   * (what is done cannot be undone, e.g. deleted rows); the run stays `running` with the error
+   * recorded and `resume()` tries again until it is done (StepStuckError).
+   */
+  forwardOnly?: boolean;
 }
 
 export interface SagaDefinition<I extends JsonValue = JsonValue> {

@@ -1,9 +1,13 @@
+import { createHash } from 'node:crypto';
 import type { Actor } from '../../platform/auth/actor.js';
-import { isTnyError } from '../../platform/errors.js';
+import { TnyError } from '../../platform/errors.js';
+import { noFaults, type Faults } from '../../platform/faults.js';
+import type { SagaRun } from '../../platform/saga/types.js';
 import type { ShortenerContext } from '../context.js';
-import type { NewLink } from '../link.js';
-import { parseLinkRecord } from '../link-record.js';
-import { aliasTaken, prepareLink, storeWithGeneratedKey } from './create-link.js';
+import type { LinkPartitions } from '../import-staging.js';
+import { aliasTaken } from './create-link.js';
+import { IMPORT_SAGA, type ImportInput, type InsertOutput } from './import-saga.js';
+import { ImportBrokeOff, planImport } from './plan-import.js';
 
 /** One row of an import file: a record, or why the file's syntax gave none. */
 export interface ImportRow {
@@ -15,17 +19,27 @@ export interface ImportRow {
 
 export interface SkippedRow {
   line: number;
-  /** An API error code, or a reason only imports have: EXPIRED, ALREADY_SHORTENED, MALFORMED_ROW. */
+  /**
+   * An API error code, or a reason only imports have: EXPIRED, ALREADY_SHORTENED, MALFORMED_ROW,
+   * KEY_TAKEN (a generated key was taken by another writer between planning and inserting).
+   */
   code: string;
   message: string;
 }
 
 export interface ImportOptions {
-  /** Rows per `insertMany` transaction. */
+  /** Staged rows moved into links per transaction (per shard). */
   batchSize: number;
   onSkip(row: SkippedRow): void;
   /** Called once per row read, valid or not. */
   onRow?(): void;
+  /** Called before anything is read when the file's run exists: it is resumed, not planned again. */
+  onResume?(run: SagaRun): void;
+  /**
+   * A resumed run's skips from planning (by the process that planned it): counts by code and
+   * the first rows. Without it they go to `onSkip` (the first rows only).
+   */
+  onPlannedSkips?(counts: Readonly<Record<string, number>>, first: readonly SkippedRow[]): void;
 }
 
 export interface ImportResult {
@@ -34,101 +48,114 @@ export interface ImportResult {
   skipped: number;
 }
 
-interface Pending {
-  line: number;
-  alias: string | undefined;
-  draft: Omit<NewLink, 'key'>;
+/** What importing needs besides the shortener: the saga runner and where links live. */
+export interface ImportDeps {
+  sagas: {
+    run(name: string, id: string, input: ImportInput): Promise<SagaRun>;
+    get(id: string): Promise<SagaRun | undefined>;
+  };
+  partitions: LinkPartitions;
+  faults?: Faults;
+}
+
+/** The file to import: its rows, and its content's SHA-256 (the run's identity with the account). */
+export interface ImportSource {
+  rows: AsyncIterable<ImportRow>;
+  sha256: string;
+}
+
+/** The run id of importing a file (by content) into an account; `:2`, `:3`… after failed runs. */
+export function importRunId(accountId: number, sha256: string, attempt = 1): string {
+  return `import:${accountId}:${sha256.slice(0, 32)}${attempt > 1 ? `:${attempt}` : ''}`;
+}
+
+/** The run of this file and account to continue, or the id a new one takes. */
+async function findRun(deps: ImportDeps, accountId: number, sha256: string): Promise<{ id: string; run?: SagaRun }> {
+  for (let attempt = 1; ; attempt++) {
+    const id = importRunId(accountId, sha256, attempt);
+    const run = await deps.sagas.get(id);
+    // A failed run undid everything it did: importing the file again is a new run.
+    if (!run || run.state !== 'failed') return { id, run };
+  }
 }
 
 /**
- * Imports link records as `actor`: each row is validated like an API create (`prepareLink`),
- * bad rows are skipped with a reason, valid ones are stored `batchSize` at a time, each batch
- * in one transaction. Rows without an alias get a key from the configured strategy; a key
- * that turns out taken is retried the way `createLink` does. Rows whose `expires_at` has
- * passed are skipped as EXPIRED (an export carries expired links too).
+ * Imports link records as `actor`, as a saga (docs/adr/0009-sagas-for-bulk-work.md), so a
+ * crash never leaves half an import that a re-run would duplicate:
+ * 1. plan (plan-import.ts): each row is validated like an API create (`prepareLink`); bad rows are skipped with
+ *    a reason; each valid row gets its key ONCE (its alias, or one from the key strategy,
+ *    checked free) and is staged on the database that owns the key;
+ * 2. the saga (import-saga.ts) moves the staged rows into links per database, idempotently,
+ *    and removes what it inserted if a database fails for good.
+ * The run id comes from the account and the file's content: importing the same file again
+ * resumes its unfinished run (nothing is read or planned again), or reports the finished one.
  */
 export async function importLinks(
   ctx: ShortenerContext,
-  actor: Actor,
-  rows: AsyncIterable<ImportRow>,
+  deps: ImportDeps,
+  actor: Actor & { accountName: string },
+  source: ImportSource,
   opts: ImportOptions,
-): Promise<ImportResult> {
-  const result: ImportResult = { rows: 0, created: 0, skipped: 0 };
-  const skip = (line: number, code: string, message: string) => {
-    result.skipped++;
-    opts.onSkip({ line, code, message });
-  };
-  let batch: Pending[] = [];
-
-  const flush = async () => {
-    const pending = batch;
-    batch = [];
-    if (pending.length === 0) return;
-    const links: NewLink[] = [];
-    for (const p of pending) {
-      links.push({ ...p.draft, key: p.alias ?? (await ctx.keys.candidate(p.draft.url, p.draft.accountId, 0)) });
-    }
-    const stored = await ctx.links.insertMany(links);
-    for (const [i, p] of pending.entries()) {
-      const link = stored[i];
-      if (link !== undefined && link !== 'conflict') {
-        result.created++;
-        await ctx.cache.invalidate(link.key);
-      } else if (p.alias !== undefined) {
-        skip(p.line, 'ALIAS_TAKEN', aliasTaken(p.alias).message);
-      } else {
-        const retried = await storeWithGeneratedKey(ctx, p.draft);
-        if (retried.created) result.created++;
-        else skip(p.line, 'ALREADY_SHORTENED', `this account already shortened the URL as "${retried.link.key}"`);
-      }
-    }
-  };
-
-  try {
-    for await (const row of rows) {
-      result.rows++;
-      opts.onRow?.();
-      if (row.malformed !== undefined || row.record === undefined) {
-        skip(row.line, 'MALFORMED_ROW', row.malformed ?? 'no record');
-        continue;
-      }
-      const prepared = await prepareRow(ctx, actor, row.line, row.record);
-      if ('code' in prepared) {
-        skip(prepared.line, prepared.code, prepared.message);
-        continue;
-      }
-      batch.push(prepared);
-      if (batch.length >= opts.batchSize) await flush();
-    }
-  } catch (err) {
-    // The file broke off (e.g. bad CSV quoting): keep what was read before the break.
-    await flush();
-    throw err;
+): Promise<ImportResult & { runId: string; resumed: boolean; run: SagaRun }> {
+  const busy = deps.partitions.unavailable?.();
+  if (busy) throw new TnyError('SHARDS_CHANGING', { message: `the import cannot run now: ${busy}` });
+  const found = await findRun(deps, actor.accountId, source.sha256);
+  if (found.run) {
+    opts.onResume?.(found.run);
+    const input = found.run.input as ImportInput;
+    if (opts.onPlannedSkips) opts.onPlannedSkips(input.skipCounts, input.firstSkips);
+    else for (const s of input.firstSkips) opts.onSkip(s);
+    const run = await deps.sagas.run(IMPORT_SAGA, found.id, input);
+    return { ...report(run, opts), runId: found.id, resumed: true, run };
   }
-  await flush();
-  return result;
+  // Nothing of this run id exists but perhaps rows a crashed planning staged: start clean.
+  for (const name of deps.partitions.names) await deps.partitions.get(name).staging.clear(found.id);
+  let input: ImportInput;
+  let broken: unknown;
+  try {
+    input = await planImport(ctx, deps.partitions, actor, found.id, source.rows, opts);
+  } catch (err) {
+    if (!(err instanceof ImportBrokeOff)) throw err;
+    input = err.input;
+    broken = err.reason;
+  }
+  input.fileHash = source.sha256;
+  (deps.faults ?? noFaults).hit('import:staged');
+  const run = await deps.sagas.run(IMPORT_SAGA, found.id, input);
+  const result = report(run, opts);
+  // The rows before the break are imported (as before sagas); the break is still an error.
+  if (broken !== undefined) throw broken;
+  return { ...result, runId: found.id, resumed: false, run };
 }
 
-async function prepareRow(
-  ctx: ShortenerContext,
-  actor: Actor,
-  line: number,
-  record: Readonly<Record<string, unknown>>,
-): Promise<Pending | SkippedRow> {
-  const now = ctx.clock.now();
-  try {
-    const parsed = parseLinkRecord(record, now);
-    const draft = await prepareLink(ctx, actor, parsed.input);
-    if (parsed.passwordHash !== undefined) draft.passwordHash = parsed.passwordHash;
-    if (parsed.createdAt !== undefined) draft.createdAt = parsed.createdAt;
-    return { line, alias: parsed.input.alias, draft };
-  } catch (err) {
-    if (!isTnyError(err)) throw err;
-    const expires = record.expires_at;
-    const past = typeof expires === 'string' && Date.parse(expires) <= now;
-    if (past && err.details?.some((d) => d.field === 'expires_at')) {
-      return { line, code: 'EXPIRED', message: `expired at ${expires}` };
-    }
-    return { line, code: err.code, message: err.message };
+/** Totals of a finished run, reporting its conflicts as skips; a failed run throws why. */
+function report(run: SagaRun, opts: ImportOptions): ImportResult {
+  const input = run.input as ImportInput;
+  if (run.state !== 'done') {
+    throw new TnyError('IMPORT_FAILED', { message: `import run ${run.id} failed and everything it inserted was removed: ${run.error ?? 'unknown error'}` });
   }
+  let created = 0;
+  let conflicts = 0;
+  for (const step of run.steps) {
+    const out = step.output as InsertOutput | null;
+    if (!out || typeof out !== 'object' || !('inserted' in out)) continue;
+    created += out.inserted;
+    for (const c of out.conflicts) {
+      conflicts++;
+      opts.onSkip(
+        c.isAlias
+          ? { line: c.line, code: 'ALIAS_TAKEN', message: aliasTaken(c.key).message }
+          : { line: c.line, code: 'KEY_TAKEN', message: `the generated key "${c.key}" was taken while importing; import the row again` },
+      );
+    }
+  }
+  const planned = Object.values(input.skipCounts).reduce((a, b) => a + b, 0);
+  return { rows: input.rows, created, skipped: planned + conflicts };
+}
+
+/** SHA-256 (hex) of a file's bytes, streamed. */
+export async function sha256Of(chunks: AsyncIterable<Buffer | string>): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const c of chunks) hash.update(c);
+  return hash.digest('hex');
 }
