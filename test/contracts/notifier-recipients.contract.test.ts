@@ -80,7 +80,9 @@ describeEachDatabase('notifier recipients, contact points and preferences contra
     expect(await contacts.add({ accountId: nextAccount++, recipientId: 'u', kind: 'email', address: 'x@example.com', keys: null, now: 12 })).toBeUndefined();
     if (email === 'conflict' || email === undefined || push === 'conflict' || push === undefined) throw new Error('not added');
 
-    await contacts.markInvalid(email.id, 20);
+    await contacts.markInvalid(a, 'other', email.id, 19); // addressed to another recipient: no change
+    expect((await contacts.list(a, 'u')).find((c) => c.id === email.id)?.valid).toBe(true);
+    await contacts.markInvalid(a, 'u', email.id, 20);
     expect((await contacts.list(a, 'u')).map((c) => [c.kind, c.valid])).toEqual([
       ['email', false],
       ['web_push', true],

@@ -26,7 +26,7 @@ const IDENTITY_SETTING = 'shard_name';
  * consistent-hash ring whose nodes are the shard names (`s0`…), so routing depends on the
  * position in DATABASE_SHARDS, never on how a URL is spelled, and adding a shard later moves
  * only about 1/(N+1) of the keys. `s0` is also the home of everything that is not sharded
- * (accounts, API keys, settings, idempotency keys, notifier data for now).
+ * (accounts, API keys, settings, idempotency keys, the notifier's per-account configuration).
  */
 export class ShardSet {
   readonly shards: readonly Shard[];
@@ -67,6 +67,14 @@ export class ShardSet {
   /** The shard owning a link key. */
   shardFor(key: string): Shard {
     return this.byName.get(this.ring.lookup(key))!;
+  }
+
+  /**
+   * The shard owning a precomputed ring position (murmur3, seed 0, of a routing key): how
+   * notifier data routes by the position carried in its ids (src/notifier/notifications/ids.ts).
+   */
+  shardForHash(hash: number): Shard {
+    return this.byName.get(this.ring.lookupHash(hash))!;
   }
 
   /** `s0`: where unsharded data lives. */

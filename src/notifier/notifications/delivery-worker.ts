@@ -69,7 +69,7 @@ export function handleDelivery(ctx: PipelineContext, options: DeliveryWorkerOpti
     } catch (err) {
       const now = ctx.clock.now();
       if (isInvalidContact(err) || isPermanent(err) || err instanceof NoChannelError) {
-        if (isInvalidContact(err) && delivery.contactId !== null) await ctx.stores.contacts.markInvalid(delivery.contactId, now);
+        if (isInvalidContact(err) && delivery.contactId !== null) await markContactInvalid(ctx, delivery, delivery.contactId, now);
         await ctx.ledger.release(id, token, 'failed', describe(err), now);
         await queueFallback(ctx, delivery);
         return;
@@ -116,6 +116,16 @@ const BREAKER_REJECTION = `${new BrokenCircuitError('open', 0).name}:`;
  * Provider calls of this delivery so far, this one included: failed tries logged since the
  * last retry from the API, less those the breaker refused without calling the provider.
  */
+/**
+ * A permanent refusal of the address: the contact point becomes invalid. Contact points are
+ * addressed by their recipient (with shards, it says which database holds them), which the
+ * delivery row does not carry: its notification does (one read, on this rare path only).
+ */
+async function markContactInvalid(ctx: PipelineContext, delivery: Delivery, contactId: number, now: number): Promise<void> {
+  const notification = await ctx.ledger.notificationOf(delivery);
+  if (notification) await ctx.stores.contacts.markInvalid(delivery.accountId, notification.recipientId, contactId, now);
+}
+
 function providerAttempts(delivery: Delivery): number {
   const since = delivery.log.findLastIndex((e) => e.event === 'retried by API');
   return 1 + delivery.log.slice(since + 1).filter((e) => e.event === 'retry' && !e.detail?.startsWith(BREAKER_REJECTION)).length;
