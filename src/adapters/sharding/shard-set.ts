@@ -3,6 +3,7 @@ import { openPostgres } from '../postgres/open-postgres.js';
 import { KyselySettingsStore } from '../sql/kysely-settings-store.js';
 import { migrateToLatest } from '../sql/migrations.js';
 import type { OpenedDatabase } from '../sql/open-database.js';
+import { interleaveNotifierIds } from './notifier-ids.js';
 import { interleaveLinkIds } from './shard-ids.js';
 import { redactUrl, type ShardTarget } from './shard-urls.js';
 
@@ -61,6 +62,7 @@ export class ShardSet {
       }
     }
     await interleaveLinkIds(shards.map((s) => ({ index: s.index, db: s.database.db })));
+    await interleaveNotifierIds(shards.map((s) => ({ index: s.index, db: s.database.db })));
     return new ShardSet(shards);
   }
 
