@@ -52,7 +52,7 @@ export class ShardedDeliveryLedger implements DeliveryLedger {
    * elsewhere than its recipient's other rows would escape the cap's count and the recipient's
    * list, so a mismatch is a bug and is refused before anything is written.
    */
-  create(n: Notification, deliveries: readonly NewDelivery[], cap?: { count: number; since: number }): Promise<CreateResult> {
+  async create(n: Notification, deliveries: readonly NewDelivery[], cap?: { count: number; since: number }): Promise<CreateResult> {
     const route = routeOfNotificationId(n.id);
     if (route !== recipientRoute(n.accountId, n.recipientId)) {
       throw new Error(`notification id ${n.id} does not carry the ring position of recipient ${n.accountId}:${n.recipientId} (mint it with newNotificationId)`);
