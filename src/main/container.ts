@@ -8,6 +8,7 @@ import { openStorage, shardHealthChecks } from '../adapters/sharding/open-storag
 import { ShardedClickRepository } from '../adapters/sharding/sharded-click-repository.js';
 import { ShardedIdSequence } from '../adapters/sharding/sharded-id-sequence.js';
 import { ShardedLinkRepository } from '../adapters/sharding/sharded-link-repository.js';
+import { checkNotifierLayout } from '../adapters/sharding/notifier-layout.js';
 import { ShardedInbox } from '../adapters/sharding/sharded-inbox.js';
 import { shardedNotifierStores } from '../adapters/sharding/sharded-notifier-stores.js';
 import { openReplicatedLinks } from '../adapters/replicas/replicas.js';
@@ -260,6 +261,7 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
     ? lifecycle.add('inbox pub/sub', await RedisInboxHub.create(redis.redis, redis.redis.duplicate(), { prefix: config.INBOX_REDIS_PREFIX }))
     : new InboxHub();
   // With DATABASE_SHARDS, per-recipient notifier data on the recipient's shard (ADR 8).
+  if (database.shards) await checkNotifierLayout(database.shards);
   const notifierRepos = database.shards ? shardedNotifierStores(database.shards) : kyselyNotifierStores(database);
   const inboxStore = database.shards ? new ShardedInbox(database.shards) : new KyselyInbox(database.db);
   // With DATABASE_REPLICAS, link reads go to the replicas (src/adapters/replicas).
