@@ -113,10 +113,6 @@ const HALF_OPEN_RETRY_MS = 500;
 const BREAKER_REJECTION = `${new BrokenCircuitError('open', 0).name}:`;
 
 /**
- * Provider calls of this delivery so far, this one included: failed tries logged since the
- * last retry from the API, less those the breaker refused without calling the provider.
- */
-/**
  * A permanent refusal of the address: the contact point becomes invalid. Contact points are
  * addressed by their recipient (with shards, it says which database holds them), which the
  * delivery row does not carry: its notification does (one read, on this rare path only).
@@ -126,6 +122,10 @@ async function markContactInvalid(ctx: PipelineContext, delivery: Delivery, cont
   if (notification) await ctx.stores.contacts.markInvalid(delivery.accountId, notification.recipientId, contactId, now);
 }
 
+/**
+ * Provider calls of this delivery so far, this one included: failed tries logged since the
+ * last retry from the API, less those the breaker refused without calling the provider.
+ */
 function providerAttempts(delivery: Delivery): number {
   const since = delivery.log.findLastIndex((e) => e.event === 'retried by API');
   return 1 + delivery.log.slice(since + 1).filter((e) => e.event === 'retry' && !e.detail?.startsWith(BREAKER_REJECTION)).length;
