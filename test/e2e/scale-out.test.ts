@@ -206,8 +206,11 @@ describe.runIf(Boolean(pgServer && redisUrl) || required)('scale-out: 2 api proc
     await reading;
     expect(hook.requests.filter((r) => r.headers['webhook-id'] === deliveryId)).toHaveLength(1);
     expect(streamed).toContain('hi 2');
-    const status = await call(api1, 'GET', `/api/v1/notifications/${hooked.body.data.id as string}`);
-    expect(status.body.data.channels[0]).toMatchObject({ channel: 'webhook', status: 'sent' });
+    // The worker writes `sent` after the provider's answer, so a moment after the webhook arrived.
+    const statusOf = async () => (await call(api1, 'GET', `/api/v1/notifications/${hooked.body.data.id as string}`)).body.data.channels[0];
+    let status = await statusOf();
+    for (const deadline = Date.now() + 5000; status?.status !== 'sent' && Date.now() < deadline; await sleep(20)) status = await statusOf();
+    expect(status).toMatchObject({ channel: 'webhook', status: 'sent' });
   }, 60_000);
 
   it('the worker SIGKILLed twice while it flushes clicks and delivers notifications: nothing lost, nothing counted twice', async () => {
