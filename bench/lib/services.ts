@@ -46,12 +46,13 @@ export async function deleteRedisKeys(prefix: string, url = BENCH_REDIS_URL): Pr
  * as the env tny needs (PostgreSQL, Redis for the cache, limits and pub/sub, BullMQ for the
  * queue), and dispose() to remove both.
  */
-export async function scaleOutStorage(): Promise<{ env: Record<string, string>; dispose(): Promise<void> }> {
-  const db = await throwawayDatabase();
+export async function scaleOutStorage(shards = 0): Promise<{ env: Record<string, string>; dispose(): Promise<void> }> {
+  // With `shards`, that many throwaway databases as DATABASE_SHARDS instead of one DATABASE_URL.
+  const dbs = await Promise.all(Array.from({ length: Math.max(1, shards) }, () => throwawayDatabase()));
   const prefix = `tnybench:${randomBytes(4).toString('hex')}:`;
   return {
     env: {
-      DATABASE_URL: db.url,
+      ...(shards > 0 ? { DATABASE_SHARDS: dbs.map((d) => d.url).join(',') } : { DATABASE_URL: dbs[0]!.url }),
       REDIS_URL: BENCH_REDIS_URL,
       QUEUE: 'bullmq',
       QUEUE_REDIS_PREFIX: `${prefix}q`,
@@ -61,7 +62,7 @@ export async function scaleOutStorage(): Promise<{ env: Record<string, string>; 
       CLICK_REDIS_PREFIX: `{${prefix}clicks}:`,
     },
     async dispose() {
-      await db.drop();
+      for (const db of dbs) await db.drop();
       await deleteRedisKeys(prefix);
     },
   };

@@ -31,7 +31,10 @@
  *    shared with the client and the sink): the node's two cores (with pinning only).
  * BENCH_QUEUE=bullmq runs every phase in scale-out mode instead: a throwaway PostgreSQL database
  * per phase (BENCH_DATABASE_URL's server), Redis (BENCH_REDIS_URL), QUEUE=bullmq; results in
- * notify-e2e-bullmq-*.json.
+ * notify-e2e-bullmq-*.json. BENCH_SHARDS=N (with BENCH_QUEUE=bullmq): N throwaway databases as
+ * DATABASE_SHARDS (notifier data by recipient, ADR 10), results in notify-e2e-bullmq-shardsN-*.json.
+ * BENCH_RECIPIENTS (1): notifications go round robin to that many recipients (one recipient's
+ * data is on one shard, so a sharded run needs several).
  * Knobs: BENCH_ROUNDS (3), BENCH_DEPTH (100000; 0 skips), BENCH_DRAIN_SECONDS (60),
  * BENCH_NOTIFY_WORKERS (tny's default when unset), BENCH_PIN=0.
  */
@@ -54,6 +57,8 @@ const SUSTAIN_RATES = (process.env.BENCH_SUSTAIN_RATES ?? '1160,2000,3500').spli
 const SUSTAIN_BATCH = 50;
 /** `bullmq`: tny in scale-out mode (a throwaway PostgreSQL database per phase, Redis, QUEUE=bullmq). */
 const QUEUE_MODE = process.env.BENCH_QUEUE === 'bullmq' ? 'bullmq' : 'sqlite';
+const SHARDS = QUEUE_MODE === 'bullmq' ? Number(process.env.BENCH_SHARDS ?? 0) : 0;
+const RECIPIENTS = Math.max(1, Number(process.env.BENCH_RECIPIENTS ?? 1));
 const SPLIT_RATES = (process.env.BENCH_SPLIT_RATES ?? '3500,5000').split(',').map(Number).filter((n) => n > 0);
 const SMALL = 1000;
 const IN_FLIGHT = 50;
@@ -116,13 +121,16 @@ async function call<T>(api: Api, method: string, path: string, body?: unknown): 
 }
 
 async function setup(api: Api, sink: Sink): Promise<void> {
-  await call(api, 'POST', '/api/v1/recipients', { id: 'bench-user', contacts: [{ kind: 'webhook', address: sink.url }] });
+  for (let i = 0; i < RECIPIENTS; i++) {
+    await call(api, 'POST', '/api/v1/recipients', { id: recipientOf(i), contacts: [{ kind: 'webhook', address: sink.url }] });
+  }
   await call(api, 'POST', '/api/v1/categories', { name: 'bench', default_channels: ['webhook'], fallback: ['webhook'] });
   await call(api, 'PUT', '/api/v1/templates/bench/webhook/en', { subject: 'Bench {{ n }}', body: 'Hi {{ name }}, notification {{ n }}.' });
 }
 
 /** Every notification carries its own idempotency key, as a caller that retries safely sends it. */
-const notification = (n: number) => ({ recipient: 'bench-user', category: 'bench', template: 'bench', data: { name: 'Ada', n }, idempotency_key: `bench-${RUN_ID}-${n}` });
+const recipientOf = (n: number) => (RECIPIENTS === 1 ? 'bench-user' : `bench-user-${n % RECIPIENTS}`);
+const notification = (n: number) => ({ recipient: recipientOf(n), category: 'bench', template: 'bench', data: { name: 'Ada', n }, idempotency_key: `bench-${RUN_ID}-${n}` });
 const RUN_ID = Date.now().toString(36);
 
 interface Channel {
@@ -279,7 +287,7 @@ async function sustained(api: Api, sink: Sink, rate: number, offset: number): Pr
  */
 /** The storage of one phase: the embedded SQLite in its data dir, or (BENCH_QUEUE=bullmq) a throwaway PostgreSQL database + Redis. */
 async function phaseStorage(): Promise<{ env: Record<string, string>; dispose(): Promise<void> }> {
-  return QUEUE_MODE === 'bullmq' ? scaleOutStorage() : { env: {}, dispose: async () => {} };
+  return QUEUE_MODE === 'bullmq' ? scaleOutStorage(SHARDS) : { env: {}, dispose: async () => {} };
 }
 
 async function splitRun(sink: Sink, baseEnv: Record<string, string>): Promise<SustainResult[]> {
@@ -482,10 +490,10 @@ async function main(): Promise<void> {
     );
   }
   log(`  duplicates at the sink: ${sink.duplicates}`);
-  const file = writeResults(QUEUE_MODE === 'bullmq' ? 'notify-e2e-bullmq' : 'notify-e2e', {
+  const file = writeResults(QUEUE_MODE === 'bullmq' ? (SHARDS > 0 ? `notify-e2e-bullmq-shards${SHARDS}` : 'notify-e2e-bullmq') : 'notify-e2e', {
     command: 'npm run build && npx tsx bench/notify/e2e.ts',
     environment: { ...env, busyBeforeStart: round(busyBefore, 3) },
-    parameters: { queue: QUEUE_MODE, splitRates: SPLIT_RATES, sustainSeconds: SUSTAIN_S, sustainRates: SUSTAIN_RATES, sustainBatch: SUSTAIN_BATCH, small: SMALL, rounds: ROUNDS, inFlight: IN_FLIGHT, depth: DEPTH, batch: BATCH, batchInFlight: BATCH_IN_FLIGHT, drainSeconds: DRAIN_S, notifyWorkers: WORKERS ?? 'default' },
+    parameters: { queue: QUEUE_MODE, shards: SHARDS, recipients: RECIPIENTS, splitRates: SPLIT_RATES, sustainSeconds: SUSTAIN_S, sustainRates: SUSTAIN_RATES, sustainBatch: SUSTAIN_BATCH, small: SMALL, rounds: ROUNDS, inFlight: IN_FLIGHT, depth: DEPTH, batch: BATCH, batchInFlight: BATCH_IN_FLIGHT, drainSeconds: DRAIN_S, notifyWorkers: WORKERS ?? 'default' },
     targets: { averagePerS: TARGET_AVG, peakPerS: TARGET_PEAK },
     summary: Object.fromEntries(
       (['single', 'batch'] as const).map((m) => [

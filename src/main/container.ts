@@ -9,16 +9,15 @@ import { ShardedClickRepository } from '../adapters/sharding/sharded-click-repos
 import { ShardedIdSequence } from '../adapters/sharding/sharded-id-sequence.js';
 import { ShardedLinkRepository } from '../adapters/sharding/sharded-link-repository.js';
 import { TopologyWatcher } from '../adapters/sharding/topology-watcher.js';
+import { checkNotifierLayout } from '../adapters/sharding/notifier-layout.js';
+import { ShardedInbox } from '../adapters/sharding/sharded-inbox.js';
+import { shardedNotifierStores } from '../adapters/sharding/sharded-notifier-stores.js';
 import { openReplicatedLinks } from '../adapters/replicas/replicas.js';
 import { KyselyIdempotencyStore } from '../adapters/sql/kysely-idempotency-store.js';
 import { KyselyLinkRepository } from '../adapters/sql/kysely-link-repository.js';
 import { InAppChannel } from '../adapters/channels/in-app-channel.js';
 import { KyselyInbox } from '../adapters/sql/kysely-inbox.js';
-import { KyselyNotifierCategories } from '../adapters/sql/kysely-notifier-categories.js';
-import { KyselyNotifierPreferences } from '../adapters/sql/kysely-notifier-preferences.js';
-import { KyselyNotifierContactPoints } from '../adapters/sql/kysely-notifier-contact-points.js';
-import { KyselyNotifierRecipients } from '../adapters/sql/kysely-notifier-recipients.js';
-import { KyselyNotifierTemplates } from '../adapters/sql/kysely-notifier-templates.js';
+import { kyselyNotifierStores } from '../adapters/sql/kysely-notifier-stores.js';
 import { dataVersionFreshness } from '../adapters/sqlite/data-version-freshness.js';
 import { busFreshness } from '../adapters/redis/bus-freshness.js';
 import { cachedNotifierStores } from '../notifier/cached-stores.js';
@@ -220,18 +219,12 @@ function healthChecks(
  */
 async function notifierStores(
   database: Awaited<ReturnType<typeof openStorage>>,
+  stores: NotifierStores,
   redis: RedisHandle | undefined,
   config: Config,
   lifecycle: Lifecycle,
   logger: Logger,
 ): Promise<NotifierStores> {
-  const stores: NotifierStores = {
-    recipients: new KyselyNotifierRecipients(database.db, database.dialect),
-    contacts: new KyselyNotifierContactPoints(database.db),
-    preferences: new KyselyNotifierPreferences(database.db),
-    categories: new KyselyNotifierCategories(database.db, database.dialect),
-    templates: new KyselyNotifierTemplates(database.db, database.dialect),
-  };
   if (database.sqlite) return cachedNotifierStores(stores, { freshness: dataVersionFreshness(database.sqlite) });
   if (!redis || config.NOTIFY_CONFIG_CACHE_MS === 0) return stores;
   const freshness = lifecycle.add(
@@ -281,7 +274,10 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
   const inboxHub = redis
     ? lifecycle.add('inbox pub/sub', await RedisInboxHub.create(redis.redis, redis.redis.duplicate(), { prefix: config.INBOX_REDIS_PREFIX }))
     : new InboxHub();
-  const inboxStore = new KyselyInbox(database.db);
+  // With DATABASE_SHARDS, per-recipient notifier data on the recipient's shard (ADR 10).
+  if (database.shards) await checkNotifierLayout(database.shards);
+  const notifierRepos = database.shards ? shardedNotifierStores(database.shards) : kyselyNotifierStores(database);
+  const inboxStore = database.shards ? new ShardedInbox(database.shards) : new KyselyInbox(database.db);
   // With DATABASE_REPLICAS, link reads go to the replicas (src/adapters/replicas).
   const replicated = await openReplicatedLinks(database, config.DATABASE_REPLICAS, {
     lagBoundMs: config.DATABASE_REPLICA_LAG_MS,
@@ -401,12 +397,12 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
       password: bucket('password', config.RATE_LIMIT_PASSWORD_BURST, config.RATE_LIMIT_PASSWORD_PER_MINUTE / 60),
     },
     health: [...healthChecks(config, database, redis, shortener, clock), ...shardHealthChecks(database.shards), ...(replicated?.health ?? [])],
-    inbox: { recipients: new KyselyNotifierRecipients(database.db, database.dialect), inbox: inboxStore, hub: inboxHub, clock },
+    inbox: { recipients: notifierRepos.recipients, inbox: inboxStore, hub: inboxHub, clock },
     inAppChannel: new InAppChannel(inboxStore, inboxHub, clock),
     sagas,
     accountAdmin: { sagas: sagas.runner, accounts, clock, unavailable: () => sagas.partitions.unavailable?.() },
     notifier: {
-      stores: await notifierStores(database, redis, config, lifecycle, logger),
+      stores: await notifierStores(database, notifierRepos, redis, config, lifecycle, logger),
       templates: new TemplateEngine({ ...DEFAULT_TEMPLATE_LIMITS, renderMs: config.NOTIFY_TEMPLATE_RENDER_MS }),
       clock,
       ...defaults,

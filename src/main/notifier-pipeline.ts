@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { BullmqQueue } from '../adapters/bullmq/bullmq-queue.js';
 import { channelsFromConfig } from '../adapters/channels/channels-from-config.js';
+import { ShardedDeliveryLedger } from '../adapters/sharding/sharded-delivery-ledger.js';
 import { KyselyDeliveryLedger } from '../adapters/sql/kysely-delivery-ledger.js';
 import { GroupCommit } from '../adapters/sqlite/group-commit.js';
 import { SqliteDeliveryLedger } from '../adapters/sqlite/sqlite-delivery-ledger.js';
@@ -32,7 +33,8 @@ const BREAKER_WAIT_LEASES = 1000;
  * NOTIFY_WORKERS in-process delivery workers per channel, closed before the database.
  * QUEUE=sqlite: the queue on the same SQLite connection as the ledger, sharing its group commit
  * (on PostgreSQL there is no SQL queue: the send API is not served). QUEUE=bullmq: BullMQ on
- * REDIS_URL, with the Kysely ledger on PostgreSQL or the SQLite ledger on SQLite.
+ * REDIS_URL, with the Kysely ledger on PostgreSQL (one per shard with DATABASE_SHARDS, routed by
+ * the ring position in the notification id: ADR 10) or the SQLite ledger on SQLite.
  */
 export function attachNotifierPipeline(container: Container, config: Config, logger: Logger, clock: Clock): void {
   const { notifier } = container;
@@ -124,7 +126,9 @@ function queueAndLedger(container: Container, config: Config, clock: Clock, back
     const queue = new BullmqQueue(client, { ...options, prefix: config.QUEUE_REDIS_PREFIX });
     const ledger = database.sqlite
       ? new SqliteDeliveryLedger(database.db, database.sqlite, new GroupCommit(database.db, database.sqlite))
-      : new KyselyDeliveryLedger(database.db, database.dialect);
+      : database.shards
+        ? new ShardedDeliveryLedger(database.shards)
+        : new KyselyDeliveryLedger(database.db, database.dialect);
     return { queue, ledger };
   }
   if (!database.sqlite) return undefined;

@@ -84,7 +84,7 @@ export function cachedNotifierStores(stores: NotifierStores, options: CachedStor
       listMany: (accountId, ids) => contacts.listMany(accountId, ids),
       add: (c) => write(() => contacts.add(c)),
       setValid: (accountId, recipientId, contactId, valid, now) => write(() => contacts.setValid(accountId, recipientId, contactId, valid, now)),
-      markInvalid: (contactId, now) => write(() => contacts.markInvalid(contactId, now)),
+      markInvalid: (accountId, recipientId, contactId, now) => write(() => contacts.markInvalid(accountId, recipientId, contactId, now)),
       delete: (accountId, recipientId, contactId) => write(() => contacts.delete(accountId, recipientId, contactId)),
     },
     preferences: {

@@ -32,8 +32,12 @@ export interface ContactPointRepository {
   /** Contact points of many recipients at once (for batch sends), grouped by recipient id. */
   listMany(accountId: number, recipientIds: readonly string[]): Promise<Map<string, ContactPoint[]>>;
   setValid(accountId: number, recipientId: string, contactId: number, valid: boolean, now: number): Promise<ContactPoint | undefined>;
-  /** For channels: a permanent refusal from the provider makes this contact point invalid. */
-  markInvalid(contactId: number, now: number): Promise<void>;
+  /**
+   * For channels: a permanent refusal from the provider makes this contact point invalid.
+   * Addressed by its recipient like every other method: contact ids are unique per database,
+   * and with shards the recipient says which database (docs/sharding.md).
+   */
+  markInvalid(accountId: number, recipientId: string, contactId: number, now: number): Promise<void>;
   delete(accountId: number, recipientId: string, contactId: number): Promise<boolean>;
 }
 

@@ -1,29 +1,47 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KyselyDeliveryLedger } from '../../src/adapters/sql/kysely-delivery-ledger.js';
 import { GroupCommit } from '../../src/adapters/sqlite/group-commit.js';
 import { SqliteDeliveryLedger } from '../../src/adapters/sqlite/sqlite-delivery-ledger.js';
 import type { DeliveryLedger, NewDelivery, Notification } from '../../src/notifier/notifications/ledger.js';
-import { describeEachDatabase, sqliteFactory, type DatabaseFactory, type TestDatabase } from '../helpers/databases.js';
+import { sqliteFactory } from '../helpers/databases.js';
+import { describeEachNotifierStore, testNotificationId } from '../helpers/notifier-stores.js';
 
-/** The delivery ledger's state machine on each engine; every test uses its own notification ids. */
-describeEachDatabase('delivery ledger contract', (factory) => ledgerContract(factory, (db) => new KyselyDeliveryLedger(db.db, db.dialect)));
+/** A ledger under test, and (PostgreSQL) another over independent pools, as a second process has. */
+interface LedgerUnderTest {
+  ledger: DeliveryLedger;
+  other?: () => Promise<DeliveryLedger>;
+  close(): Promise<void>;
+}
+
+/** The delivery ledger's state machine on each engine and on shards; every test uses its own notification ids. */
+describeEachNotifierStore('delivery ledger contract', (factory) =>
+  ledgerContract(async () => {
+    const store = await factory.open();
+    return {
+      ledger: store.ledger,
+      ...(store.dialect === 'postgres' ? { other: async () => (await store.connectAgain()).ledger } : {}),
+      close: () => store.close(),
+    };
+  }),
+);
 /** The SQLite ledger whose hot transitions are single statements through the group commit: same contract. */
 describe('delivery ledger contract [sqlite statements + group commit]', () =>
-  ledgerContract(sqliteFactory, (db) => new SqliteDeliveryLedger(db.db, db.raw!, new GroupCommit(db.db, db.raw!))));
+  ledgerContract(async () => {
+    const db = await sqliteFactory.open();
+    return { ledger: new SqliteDeliveryLedger(db.db, db.raw!, new GroupCommit(db.db, db.raw!)), close: () => db.close() };
+  }));
 
-function ledgerContract(factory: DatabaseFactory, make: (database: TestDatabase) => DeliveryLedger): void {
-  let database: TestDatabase;
+function ledgerContract(open: () => Promise<LedgerUnderTest>): void {
+  let subject: LedgerUnderTest;
   let seq = 0;
-  let instance: DeliveryLedger | undefined;
   beforeAll(async () => {
-    database = await factory.open();
+    subject = await open();
   });
-  afterAll(() => database.close());
+  afterAll(() => subject.close());
 
-  const ledger = (): DeliveryLedger => (instance ??= make(database));
+  const ledger = (): DeliveryLedger => subject.ledger;
   async function newDelivery(accountId = 1, createdAt = 1000, cap?: { count: number; since: number }): Promise<string | 'capped'> {
     seq += 1;
-    const id = `ntf_test${String(seq).padStart(6, '0')}`;
+    const id = testNotificationId(accountId, 'r1', seq);
     const n: Notification = { id, accountId, recipientId: 'r1', category: 'c', template: 't', data: { a: 1 }, priority: 'normal', sendAt: null, createdAt };
     const d: NewDelivery = {
       id: `${id}.webhook`,
@@ -112,12 +130,12 @@ function ledgerContract(factory: DatabaseFactory, make: (database: TestDatabase)
   it('the cap is atomic: 12 concurrent creates with a cap of 3 in the window give exactly 3 created (PostgreSQL: over two pools)', async () => {
     // Two synchronous SQLite connections in one process would block each other's event loop;
     // the cross-process SQLite case is the write lock the insert takes (see the crash test's file).
-    const ledgers = database.dialect === 'postgres' ? [ledger(), new KyselyDeliveryLedger((await database.connectAgain()).db, database.dialect)] : [ledger()];
+    const ledgers = subject.other ? [ledger(), await subject.other()] : [ledger()];
     seq += 1000;
     const results = await Promise.all(
       Array.from({ length: 12 }, async (_, i) => {
         seq += 1;
-        const id = `ntf_cap${String(seq).padStart(6, '0')}`;
+        const id = testNotificationId(11, 'r1', seq);
         const n: Notification = { id, accountId: 11, recipientId: 'r1', category: 'c', template: 't', data: {}, priority: 'normal', sendAt: null, createdAt: 5000 };
         const d: NewDelivery = { id: `${id}.console`, notificationId: id, accountId: 11, channel: 'console', status: 'pending', reason: null, contactId: null, message: null, runAt: 5000, log: [], createdAt: 5000 };
         return ledgers[i % ledgers.length]!.create(n, [d], { count: 3, since: 0 });

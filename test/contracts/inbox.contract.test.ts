@@ -1,19 +1,17 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { KyselyInbox } from '../../src/adapters/sql/kysely-inbox.js';
-import { KyselyNotifierRecipients } from '../../src/adapters/sql/kysely-notifier-recipients.js';
 import type { NewInboxMessage } from '../../src/notifier/inbox/inbox.js';
-import { describeEachDatabase, type TestDatabase } from '../helpers/databases.js';
+import { describeEachNotifierStore, type NotifierStore } from '../helpers/notifier-stores.js';
 
-/** One database per engine; each test works in its own accounts, so tests cannot see each other. */
-describeEachDatabase('in-app inbox contract', (factory) => {
-  let database: TestDatabase;
+/** One storage per engine (and a shard set); each test works in its own accounts, so tests cannot see each other. */
+describeEachNotifierStore('in-app inbox contract', (factory) => {
+  let store: NotifierStore;
   let nextAccount = 1;
   beforeAll(async () => {
-    database = await factory.open();
+    store = await factory.open();
   });
-  afterAll(() => database.close());
+  afterAll(() => store.close());
 
-  const recipients = () => new KyselyNotifierRecipients(database.db, database.dialect);
+  const recipients = () => store.stores.recipients;
   const newRecipient = async (accountId: number, id: string) => {
     expect(await recipients().insert({ accountId, id, locale: 'en', timeZone: 'UTC', now: 1 })).not.toBe('conflict');
   };
@@ -28,7 +26,7 @@ describeEachDatabase('in-app inbox contract', (factory) => {
   });
 
   it('stores a message once per (account, idempotency key) and returns the same row on repeat', async () => {
-    const inbox = new KyselyInbox(database.db);
+    const inbox = store.inbox;
     const a = nextAccount++;
     const b = nextAccount++;
     await newRecipient(a, 'u');
@@ -47,8 +45,8 @@ describeEachDatabase('in-app inbox contract', (factory) => {
   it('lets exactly one of many concurrent sends of one key store a row; all answer its id', async () => {
     const a = nextAccount++;
     await newRecipient(a, 'race');
-    const other = new KyselyInbox((await database.connectAgain()).db);
-    const mine = new KyselyInbox(database.db);
+    const other = (await store.connectAgain()).inbox;
+    const mine = store.inbox;
     const results = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? other : mine).insert(msg(a, 'race', 'same', i))));
     expect(results.filter((r) => r?.created)).toHaveLength(1);
     expect(new Set(results.map((r) => r?.message.id)).size).toBe(1);
@@ -56,13 +54,13 @@ describeEachDatabase('in-app inbox contract', (factory) => {
   });
 
   it('refuses a message for a recipient that does not exist', async () => {
-    const inbox = new KyselyInbox(database.db);
+    const inbox = store.inbox;
     const a = nextAccount++;
     expect(await inbox.insert(msg(a, 'ghost', 'k'))).toBeUndefined();
   });
 
   it('pages newest first, filters unread, replays oldest first after an id', async () => {
-    const inbox = new KyselyInbox(database.db);
+    const inbox = store.inbox;
     const a = nextAccount++;
     await newRecipient(a, 'u');
     await newRecipient(a, 'v');
@@ -88,7 +86,7 @@ describeEachDatabase('in-app inbox contract', (factory) => {
   });
 
   it('keeps the first read time, marks unread, and only touches the recipient’s own message', async () => {
-    const inbox = new KyselyInbox(database.db);
+    const inbox = store.inbox;
     const a = nextAccount++;
     const b = nextAccount++;
     await newRecipient(a, 'u');
@@ -104,7 +102,7 @@ describeEachDatabase('in-app inbox contract', (factory) => {
   });
 
   it('goes with its recipient when the recipient is deleted', async () => {
-    const inbox = new KyselyInbox(database.db);
+    const inbox = store.inbox;
     const a = nextAccount++;
     await newRecipient(a, 'u');
     await inbox.insert(msg(a, 'u', 'k'));

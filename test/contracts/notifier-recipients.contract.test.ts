@@ -1,23 +1,16 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { KyselyNotifierPreferences } from '../../src/adapters/sql/kysely-notifier-preferences.js';
-import { KyselyNotifierContactPoints } from '../../src/adapters/sql/kysely-notifier-contact-points.js';
-import { KyselyNotifierRecipients } from '../../src/adapters/sql/kysely-notifier-recipients.js';
 import { DEFAULT_PREFERENCES, type Preferences } from '../../src/notifier/preferences.js';
-import { describeEachDatabase, type TestDatabase } from '../helpers/databases.js';
+import { describeEachNotifierStore, type NotifierStore } from '../helpers/notifier-stores.js';
 
-/** One database per engine for the suite; each test works in its own account, so tests cannot see each other. */
-describeEachDatabase('notifier recipients, contact points and preferences contract', (factory) => {
-  let database: TestDatabase;
+/** One storage per engine (and a shard set) for the suite; each test works in its own account, so tests cannot see each other. */
+describeEachNotifierStore('notifier recipients, contact points and preferences contract', (factory) => {
+  let store: NotifierStore;
   let nextAccount = 1;
   beforeAll(async () => {
-    database = await factory.open();
+    store = await factory.open();
   });
-  afterAll(() => database.close());
-  const stores = () => ({
-    recipients: new KyselyNotifierRecipients(database.db, database.dialect),
-    contacts: new KyselyNotifierContactPoints(database.db),
-    preferences: new KyselyNotifierPreferences(database.db),
-  });
+  afterAll(() => store.close());
+  const stores = () => store.stores;
   const recipient = (accountId: number, id: string, now = 1000) => ({ accountId, id, locale: 'de-AT', timeZone: 'Europe/Vienna', now });
 
   it('inserts, finds, updates and refuses a taken id per account only', async () => {
@@ -38,7 +31,7 @@ describeEachDatabase('notifier recipients, contact points and preferences contra
 
   it('lets exactly one of many concurrent inserts of one id win', async () => {
     const a = nextAccount++;
-    const other = new KyselyNotifierRecipients((await database.connectAgain()).db, database.dialect);
+    const other = (await store.connectAgain()).stores.recipients;
     const results = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? other : stores().recipients).insert(recipient(a, 'race', i))));
     expect(results.filter((r) => r !== 'conflict')).toHaveLength(1);
   });
@@ -80,7 +73,9 @@ describeEachDatabase('notifier recipients, contact points and preferences contra
     expect(await contacts.add({ accountId: nextAccount++, recipientId: 'u', kind: 'email', address: 'x@example.com', keys: null, now: 12 })).toBeUndefined();
     if (email === 'conflict' || email === undefined || push === 'conflict' || push === undefined) throw new Error('not added');
 
-    await contacts.markInvalid(email.id, 20);
+    await contacts.markInvalid(a, 'other', email.id, 19); // addressed to another recipient: no change
+    expect((await contacts.list(a, 'u')).find((c) => c.id === email.id)?.valid).toBe(true);
+    await contacts.markInvalid(a, 'u', email.id, 20);
     expect((await contacts.list(a, 'u')).map((c) => [c.kind, c.valid])).toEqual([
       ['email', false],
       ['web_push', true],

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HashRing } from '../../src/platform/hashing/hash-ring.js';
 import { startRecordingServer, type RecordingServer } from '../channels/recording-server.js';
 import { assertBuilt, freePort, killAll, spawnTny, type TnyProcess } from '../helpers/tny-process.js';
 
@@ -14,6 +15,8 @@ import { assertBuilt, freePort, killAll, spawnTny, type TnyProcess } from '../he
  */
 const TOKEN = /tny_[0-9A-Za-z]{12}_[0-9A-Za-z]{32}/;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Recipients of the notification tests: their data spreads over the shards by `${account}:${id}`. */
+const RECIPIENTS = ['ada', 'bob', 'cy', 'dee', 'eve', 'fay', 'gus', 'hal'];
 
 interface Served extends TnyProcess {
   baseUrl: string;
@@ -34,6 +37,11 @@ describe.runIf(Boolean(pgServer && redisUrl) || required)('scale-out: 2 api proc
   let api2: Served;
   let worker: Served;
   let key: string;
+  const shardUrl = (name: string) => {
+    const url = new URL(pgServer!);
+    url.pathname = `/${name}`;
+    return url.toString();
+  };
 
   async function serve(role: string, port?: number): Promise<Served> {
     const p = port ?? (await freePort());
@@ -66,11 +74,6 @@ describe.runIf(Boolean(pgServer && redisUrl) || required)('scale-out: 2 api proc
     await admin.connect();
     for (const name of dbNames) await admin.query(`CREATE DATABASE ${name}`);
     await admin.end();
-    const shardUrl = (name: string) => {
-      const url = new URL(pgServer);
-      url.pathname = `/${name}`;
-      return url.toString();
-    };
     hook = await startRecordingServer();
     env = {
       DATABASE_SHARDS: dbNames.map(shardUrl).join(','),
@@ -173,7 +176,7 @@ describe.runIf(Boolean(pgServer && redisUrl) || required)('scale-out: 2 api proc
 
   it('a notification accepted by api-2 is delivered by the worker; an in-app one reaches a live stream held by api-1', async () => {
     for (const [method, path, body] of [
-      ['POST', '/api/v1/recipients', { id: 'ada', contacts: [{ kind: 'webhook', address: `${hook.url}/ada` }] }],
+      ...RECIPIENTS.map((id) => ['POST', '/api/v1/recipients', { id, contacts: [{ kind: 'webhook', address: `${hook.url}/${id}` }] }] as const),
       ['POST', '/api/v1/categories', { name: 'alerts', default_channels: ['webhook'] }],
       ['POST', '/api/v1/categories', { name: 'inbox', default_channels: ['in_app'] }],
       ['PUT', '/api/v1/templates/hi/webhook/en', { body: 'hi {{ n }}' }],
@@ -203,8 +206,11 @@ describe.runIf(Boolean(pgServer && redisUrl) || required)('scale-out: 2 api proc
     await reading;
     expect(hook.requests.filter((r) => r.headers['webhook-id'] === deliveryId)).toHaveLength(1);
     expect(streamed).toContain('hi 2');
-    const status = await call(api1, 'GET', `/api/v1/notifications/${hooked.body.data.id as string}`);
-    expect(status.body.data.channels[0]).toMatchObject({ channel: 'webhook', status: 'sent' });
+    // The worker writes `sent` after the provider's answer, so a moment after the webhook arrived.
+    const statusOf = async () => (await call(api1, 'GET', `/api/v1/notifications/${hooked.body.data.id as string}`)).body.data.channels[0];
+    let status = await statusOf();
+    for (const deadline = Date.now() + 5000; status?.status !== 'sent' && Date.now() < deadline; await sleep(20)) status = await statusOf();
+    expect(status).toMatchObject({ channel: 'webhook', status: 'sent' });
   }, 60_000);
 
   it('the worker SIGKILLed twice while it flushes clicks and delivers notifications: nothing lost, nothing counted twice', async () => {
@@ -219,7 +225,7 @@ describe.runIf(Boolean(pgServer && redisUrl) || required)('scale-out: 2 api proc
     const ids: string[] = [];
     for (let b = 0; b < 3; b++) {
       const res = await call(b % 2 === 0 ? api1 : api2, 'POST', '/api/v1/notifications/batch', {
-        notifications: Array.from({ length: 100 }, (_, i) => ({ recipient: 'ada', category: 'alerts', template: 'hi', data: { n: 1000 + b * 100 + i } })),
+        notifications: Array.from({ length: 100 }, (_, i) => ({ recipient: RECIPIENTS[i % RECIPIENTS.length], category: 'alerts', template: 'hi', data: { n: 1000 + b * 100 + i } })),
       });
       expect(res.status).toBe(202);
       for (const item of res.body.data.items) ids.push(item.channels[0].delivery_id as string);
@@ -250,6 +256,27 @@ describe.runIf(Boolean(pgServer && redisUrl) || required)('scale-out: 2 api proc
     expect(ids.every((id) => received().has(id))).toBe(true);
     expect(duplicates).toBeLessThanOrEqual(kills * 4);
   }, 60_000);
+
+  it("notifier data is on the recipients' shards: more than one shard holds notifications, each only its own recipients'", async () => {
+    const set = new HashRing(['s0', 's1', 's2'], { vnodes: 150 });
+    const perShard: number[] = [];
+    for (const [index, name] of dbNames.entries()) {
+      const client = new pg.Client({ connectionString: shardUrl(name) });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ account_id: string; recipient_id: string; n: string }>(
+          'select account_id, recipient_id, count(*) as n from notifier_notifications group by account_id, recipient_id',
+        );
+        for (const r of rows) expect(set.lookup(`${r.account_id}:${r.recipient_id}`), `${r.recipient_id} on s${index}`).toBe(`s${index}`);
+        perShard.push(rows.reduce((n, r) => n + Number(r.n), 0));
+      } finally {
+        await client.end();
+      }
+    }
+    console.log(`scale-out: notifications per shard ${perShard.join(' / ')}`);
+    expect(perShard.filter((n) => n > 0).length).toBeGreaterThan(1);
+    expect(perShard.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(302);
+  });
 
   it('an api process SIGKILLed under load loses no accepted request: every 201 is a link the other process resolves', async () => {
     const accepted: string[] = [];

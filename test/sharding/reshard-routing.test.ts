@@ -177,7 +177,7 @@ describeWithPostgres('routing while a shard is added (3 → 4)', () => {
     expect(marker).toBeDefined();
   });
 
-  it('refuses when a shard other than s0 holds notifier data; a dry run changes nothing', async () => {
+  it('refuses when any shard holds notifier rows of recipients; a dry run changes nothing', async () => {
     const options = {
       set,
       target: { url: fx.extra.url, schema: fx.extra.schema! },
@@ -193,8 +193,12 @@ describeWithPostgres('routing while a shard is added (3 → 4)', () => {
     expect(dry.plan.keys).toBe(links.length);
     expect(await set.topology.read()).toBeUndefined();
 
+    // Recipients on any shard, s0 included (a new shard takes ~1/(N+1) of every shard's recipients).
+    await set.shards[0]!.database.db.insertInto('notifier_recipients').values({ account_id: 1, id: 'r0', locale: 'en', time_zone: 'UTC', created_at: 1, updated_at: 1 }).execute();
+    await expect(addShard(options)).rejects.toThrow('shard s0 holds 1 notifier rows of recipients: resharding notifier data is not supported yet');
+    await set.shards[0]!.database.db.deleteFrom('notifier_recipients').execute();
     await set.shards[1]!.database.db.insertInto('notifier_recipients').values({ account_id: 1, id: 'r1', locale: 'en', time_zone: 'UTC', created_at: 1, updated_at: 1 }).execute();
-    await expect(addShard(options)).rejects.toThrow('shard s1 holds 1 notifier rows: resharding notifier data is not supported yet');
+    await expect(addShard(options)).rejects.toThrow('shard s1 holds 1 notifier rows of recipients: resharding notifier data is not supported yet');
   });
 
   it('refuses while a saga run (import, account deletion) is unfinished; imports and deletions refuse to start while a shard is added', async () => {

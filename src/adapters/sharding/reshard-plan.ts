@@ -93,13 +93,13 @@ export async function misplacedKeys(shards: readonly { name: string; db: Kysely<
 
 /** Rows in notifier tables (they are not moved: resharding notifier data is not supported yet). */
 export async function notifierRows(db: Kysely<Database>): Promise<number> {
-  const { rows } = await sql<{ table_name: string }>`
-    select table_name from information_schema.tables
-    where table_schema = current_schema() and table_name like 'notifier\\_%'`.execute(db);
   let total = 0;
-  for (const { table_name } of rows) {
-    const count = await sql<{ n: string | number }>`select count(*) as n from ${sql.id(table_name)}`.execute(db);
+  for (const table of RECIPIENT_TABLES) {
+    const count = await sql<{ n: string | number }>`select count(*) as n from ${sql.id(table)}`.execute(db);
     total += Number(count.rows[0]?.n ?? 0);
   }
   return total;
 }
+
+/** The notifier's per-recipient tables, which live on the recipient's shard (ADR 10). */
+const RECIPIENT_TABLES = ['notifier_recipients', 'notifier_contact_points', 'notifier_preferences', 'notifier_notifications', 'notifier_deliveries', 'notifier_inbox'] as const;

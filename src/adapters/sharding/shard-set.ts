@@ -3,6 +3,7 @@ import { openPostgres } from '../postgres/open-postgres.js';
 import { KyselySettingsStore } from '../sql/kysely-settings-store.js';
 import { migrateToLatest } from '../sql/migrations.js';
 import type { OpenedDatabase } from '../sql/open-database.js';
+import { interleaveNotifierIds } from './notifier-ids.js';
 import { interleaveLinkIds } from './shard-ids.js';
 import { redactUrl, type ShardTarget } from './shard-urls.js';
 import { sameDatabase, TopologyStore, type Topology, type TopologyShard } from './topology.js';
@@ -50,7 +51,7 @@ export interface ShardSetOptions {
  * consistent-hash ring whose nodes are the shard names (`s0`…), so routing depends on the
  * position in DATABASE_SHARDS, never on how a URL is spelled, and adding a shard moves only
  * about 1/(N+1) of the keys. `s0` is also the home of everything that is not sharded
- * (accounts, API keys, settings, idempotency keys, notifier data for now) and of the topology
+ * (accounts, API keys, settings, idempotency keys, the notifier's per-account configuration) and of the topology
  * (topology.ts), which `tny shards add` changes while processes serve (ADR 8): while a shard is
  * being added, a key whose owner changes has two candidate shards, old first.
  */
@@ -95,6 +96,7 @@ export class ShardSet {
       await set.apply(topology);
     }
     await interleaveLinkIds(set.shards.map((s) => ({ index: s.index, db: s.database.db })));
+    await interleaveNotifierIds(set.shards.map((s) => ({ index: s.index, db: s.database.db })));
     return set;
   }
 
@@ -134,6 +136,15 @@ export class ShardSet {
   /** The shard that owns `key` on the ring before the shard being added (the current ring when stable). */
   previousOwner(key: string): Shard {
     return this.byName.get(this.routing.ring.lookup(key))!;
+  }
+
+  /**
+   * The shard owning a precomputed ring position (murmur3, seed 0, of a routing key): how
+   * notifier data routes by the position carried in its ids (src/notifier/notifications/ids.ts).
+   * The stable ring: notifier data is not moved by `tny shards add`, which refuses while there is any.
+   */
+  shardForHash(hash: number): Shard {
+    return this.byName.get(this.routing.ring.lookupHash(hash))!;
   }
 
   /** `s0`: where unsharded data and the topology live. */

@@ -84,8 +84,14 @@ export class KyselyNotifierContactPoints implements ContactPointRepository {
     return row && toContact(row);
   }
 
-  async markInvalid(contactId: number, now: number): Promise<void> {
-    await this.db.updateTable('notifier_contact_points').set({ valid: 0, updated_at: now }).where('id', '=', contactId).execute();
+  async markInvalid(accountId: number, recipientId: string, contactId: number, now: number): Promise<void> {
+    await this.db
+      .updateTable('notifier_contact_points')
+      .set({ valid: 0, updated_at: now })
+      .where('id', '=', contactId)
+      .where('account_id', '=', accountId)
+      .where('recipient_id', '=', recipientId)
+      .execute();
   }
 
   async delete(accountId: number, recipientId: string, contactId: number): Promise<boolean> {

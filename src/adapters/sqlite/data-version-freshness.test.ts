@@ -83,7 +83,7 @@ describe('cachedNotifierStores with dataVersionFreshness (SQLite, PRAGMA data_ve
     const first = await stores.contacts.list(1, 'ada');
     expect(first).toHaveLength(1);
     expect(await stores.contacts.list(1, 'ada')).toBe(first);
-    await stores.contacts.markInvalid(first[0]!.id, 5);
+    await stores.contacts.markInvalid(1, 'ada', first[0]!.id, 5);
     expect((await stores.contacts.list(1, 'ada'))[0]!.valid).toBe(false);
     expect((await stores.templates.findBest(1, 't', 'webhook', ['de', 'en']))?.body).toBe('v1');
     other.raw!.prepare("UPDATE notifier_templates SET body = 'v2'").run();

@@ -69,7 +69,7 @@ export function handleDelivery(ctx: PipelineContext, options: DeliveryWorkerOpti
     } catch (err) {
       const now = ctx.clock.now();
       if (isInvalidContact(err) || isPermanent(err) || err instanceof NoChannelError) {
-        if (isInvalidContact(err) && delivery.contactId !== null) await ctx.stores.contacts.markInvalid(delivery.contactId, now);
+        if (isInvalidContact(err) && delivery.contactId !== null) await markContactInvalid(ctx, delivery, delivery.contactId, now);
         await ctx.ledger.release(id, token, 'failed', describe(err), now);
         await queueFallback(ctx, delivery);
         return;
@@ -111,6 +111,16 @@ const RECORD_TRIES = 8;
 /** Retry delay of a delivery refused by a half-open breaker (its probe is in flight). */
 const HALF_OPEN_RETRY_MS = 500;
 const BREAKER_REJECTION = `${new BrokenCircuitError('open', 0).name}:`;
+
+/**
+ * A permanent refusal of the address: the contact point becomes invalid. Contact points are
+ * addressed by their recipient (with shards, it says which database holds them), which the
+ * delivery row does not carry: its notification does (one read, on this rare path only).
+ */
+async function markContactInvalid(ctx: PipelineContext, delivery: Delivery, contactId: number, now: number): Promise<void> {
+  const notification = await ctx.ledger.notificationOf(delivery);
+  if (notification) await ctx.stores.contacts.markInvalid(delivery.accountId, notification.recipientId, contactId, now);
+}
 
 /**
  * Provider calls of this delivery so far, this one included: failed tries logged since the

@@ -11,7 +11,7 @@ import { DEFAULT_PREFERENCES } from '../preferences.js';
 import { checkRecipientId } from '../recipient.js';
 import { TEMPLATE_NAME_PATTERN } from '../templates/template.js';
 import { buildMessage } from './build-message.js';
-import { deliveryId, newNotificationId, queueFor } from './ids.js';
+import { deliveryId, newNotificationId, queueFor, recipientRoute } from './ids.js';
 import type { Delivery, DeliveryLedger, NewDelivery, Notification, Priority } from './ledger.js';
 
 /** What the send pipeline needs beyond the notifier's configuration stores. */
@@ -131,7 +131,8 @@ export async function sendNotification(ctx: PipelineContext, actor: Actor, input
     ...(checked.sendAt !== null ? { notBefore: checked.sendAt } : {}),
   });
 
-  const id = newNotificationId(now);
+  // The id carries the recipient's ring position: the ledger routes every later call by it.
+  const id = newNotificationId(now, recipientRoute(accountId, recipient.id));
   const data = input.data ?? {};
   const notification: Notification = {
     id,
