@@ -9,7 +9,7 @@ import { killFaults, type Faults } from '../platform/faults.js';
 import { SagaRunner } from '../platform/saga/runner.js';
 import type { ShortenerContext } from '../shortener/context.js';
 import type { LinkPartition, LinkPartitions } from '../shortener/import-staging.js';
-import { deleteAccountSaga } from '../shortener/use-cases/delete-account.js';
+import { deleteAccountSaga, type NotifierAccountData } from '../shortener/use-cases/delete-account.js';
 import { importSaga } from '../shortener/use-cases/import-saga.js';
 
 /** The saga runner with tny's sagas defined, and what their use cases need to start runs. */
@@ -67,7 +67,7 @@ export function createSagas(config: Config, database: OpenedDatabase, shortener:
   runner.define(
     deleteAccountSaga({
       records: new KyselyAccountRecords(database.db),
-      notifier: new KyselyNotifierAccountData(database.db),
+      notifier: notifierAccountData(database),
       partitions,
       cache: shortener.cache,
       clock,
@@ -76,4 +76,19 @@ export function createSagas(config: Config, database: OpenedDatabase, shortener:
     }),
   );
   return { runner, partitions, faults };
+}
+
+/**
+ * An account's notifier data: per-recipient rows are on their recipient's shard (ADR 10), so
+ * every shard of the set (as it is at the call) is cleared, each in its own idempotent
+ * transaction; categories and templates are on s0 with the rest.
+ */
+function notifierAccountData(database: OpenedDatabase): NotifierAccountData {
+  const set = database.shards;
+  if (!set) return new KyselyNotifierAccountData(database.db);
+  return {
+    async deleteAccountData(accountId) {
+      for (const shard of set.shards) await new KyselyNotifierAccountData(shard.database.db).deleteAccountData(accountId);
+    },
+  };
 }

@@ -18,36 +18,49 @@ const NOTIFIER_TABLES = [
   'notifier_inbox',
 ] as const;
 
-/** A little of everything an account owns outside its links, written straight to the home database. */
-async function seedAccountData(db: Kysely<Database>, accountId: number): Promise<void> {
+/**
+ * A little of everything an account owns outside its links, written straight to the databases:
+ * per-recipient notifier rows on EVERY shard (recipient r<i> on shard i: they live on their
+ * recipient's shard, ADR 10), categories, templates and idempotency keys on the home database.
+ */
+async function seedAccountData(c: Container, accountId: number): Promise<void> {
   const now = Date.now();
-  await db.insertInto('notifier_recipients').values({ account_id: accountId, id: 'r1', locale: 'en', time_zone: 'UTC', created_at: now, updated_at: now }).execute();
-  await db
-    .insertInto('notifier_contact_points')
-    .values({ account_id: accountId, recipient_id: 'r1', kind: 'email', address: `r1@${accountId}.test`, keys: null, valid: 1, created_at: now, updated_at: now })
-    .execute();
-  await db.insertInto('notifier_preferences').values({ account_id: accountId, recipient_id: 'r1', body: '{}', updated_at: now }).execute();
-  await db
+  const home = c.database.db;
+  for (const [i, db] of shardDbs(c).entries()) {
+    const r = `r${i}`;
+    await db.insertInto('notifier_recipients').values({ account_id: accountId, id: r, locale: 'en', time_zone: 'UTC', created_at: now, updated_at: now }).execute();
+    await db
+      .insertInto('notifier_contact_points')
+      .values({ account_id: accountId, recipient_id: r, kind: 'email', address: `${r}@${accountId}.test`, keys: null, valid: 1, created_at: now, updated_at: now })
+      .execute();
+    await db.insertInto('notifier_preferences').values({ account_id: accountId, recipient_id: r, body: '{}', updated_at: now }).execute();
+    await db
+      .insertInto('notifier_notifications')
+      .values({ id: `n-${accountId}-${i}`, account_id: accountId, recipient_id: r, category: 'news', template: 'hi', data: '{}', priority: 'normal', send_at: null, created_at: now })
+      .execute();
+    await db
+      .insertInto('notifier_deliveries')
+      .values({
+        id: `n-${accountId}-${i}.email`, notification_id: `n-${accountId}-${i}`, account_id: accountId, channel: 'email', status: 'sent', reason: null, contact_id: null, message: null,
+        run_at: now, attempts: 1, claim_token: null, claimed_at: null, provider_message_id: null, last_error: null, log: '[]', created_at: now, updated_at: now,
+      })
+      .execute();
+    await db.insertInto('notifier_inbox').values({ account_id: accountId, recipient_id: r, idempotency_key: 'k1', title: 't', body: 'b', data: null, created_at: now, read_at: null }).execute();
+  }
+  await home
     .insertInto('notifier_categories')
     .values({ account_id: accountId, name: 'news', description: '', default_channels: '[]', fallback: '[]', critical: 0, cap_count: null, cap_window_ms: null, created_at: now, updated_at: now })
     .execute();
-  await db.insertInto('notifier_templates').values({ account_id: accountId, name: 'hi', channel: 'email', locale: 'en', subject: 's', body: 'b', html: null, created_at: now, updated_at: now }).execute();
-  await db
-    .insertInto('notifier_notifications')
-    .values({ id: `n-${accountId}`, account_id: accountId, recipient_id: 'r1', category: 'news', template: 'hi', data: '{}', priority: 'normal', send_at: null, created_at: now })
-    .execute();
-  await db
-    .insertInto('notifier_deliveries')
-    .values({
-      id: `n-${accountId}.email`, notification_id: `n-${accountId}`, account_id: accountId, channel: 'email', status: 'sent', reason: null, contact_id: null, message: null,
-      run_at: now, attempts: 1, claim_token: null, claimed_at: null, provider_message_id: null, last_error: null, log: '[]', created_at: now, updated_at: now,
-    })
-    .execute();
-  await db.insertInto('notifier_inbox').values({ account_id: accountId, recipient_id: 'r1', idempotency_key: 'k1', title: 't', body: 'b', data: null, created_at: now, read_at: null }).execute();
-  await db
+  await home.insertInto('notifier_templates').values({ account_id: accountId, name: 'hi', channel: 'email', locale: 'en', subject: 's', body: 'b', html: null, created_at: now, updated_at: now }).execute();
+  await home
     .insertInto('idempotency_keys')
     .values({ scope: `account:${accountId}`, key: 'idem-1', request_hash: 'h', status_code: 201, response: '{}', created_at: now, expires_at: now + 3_600_000 })
     .execute();
+}
+
+/** Every shard's database (the one database when not sharded). */
+function shardDbs(c: Container): Kysely<Database>[] {
+  return c.database.shards ? c.database.shards.shards.map((s) => s.database.db) : [c.database.db];
 }
 
 /** Rows the account still owns, table by table (links on every shard). */
@@ -61,7 +74,10 @@ async function owned(c: Container, accountId: number): Promise<Record<string, nu
     db.selectFrom('api_keys').select((eb) => eb.fn.countAll<number>().as('n')).where('account_id', '=', accountId).where('revoked_at', 'is', null).executeTakeFirstOrThrow(),
   );
   for (const t of NOTIFIER_TABLES) {
-    out[t] = await count(db.selectFrom(t).select((eb) => eb.fn.countAll<number>().as('n')).where('account_id', '=', accountId).executeTakeFirstOrThrow());
+    out[t] = 0;
+    for (const shard of shardDbs(c)) {
+      out[t] += await count(shard.selectFrom(t).select((eb) => eb.fn.countAll<number>().as('n')).where('account_id', '=', accountId).executeTakeFirstOrThrow());
+    }
   }
   out.idempotency_keys = await count(
     db.selectFrom('idempotency_keys').select((eb) => eb.fn.countAll<number>().as('n')).where('scope', '=', `account:${accountId}`).executeTakeFirstOrThrow(),
@@ -93,7 +109,7 @@ describeSharded('tny accounts delete: kill -9 at every saga step on 3 shards', (
     const f = importFile(cli.dir, `${name}.csv`, name, 45);
     expect((await cli.run('links', 'import', f.path, '--account', name)).error).toBeUndefined();
     const id = await accountId(name);
-    await withC((c) => seedAccountData(c.database.db, id));
+    await withC((c) => seedAccountData(c, id));
     return id;
   };
 
@@ -104,7 +120,7 @@ describeSharded('tny accounts delete: kill -9 at every saga step on 3 shards', (
     cli = await makeTestCli({ DATABASE_SHARDS: made.urls.join(','), DATABASE_POOL_SIZE: '2', AUTH_CACHE_TTL_SECONDS: '0' });
     const id = await makeAccount('bystander');
     other = { id, owned: await withC((c) => owned(c, id)) };
-    expect(other.owned).toMatchObject({ accounts: 1, api_keys: 2, active_keys: 2, links: 45, notifier_inbox: 1, idempotency_keys: 1 });
+    expect(other.owned).toMatchObject({ accounts: 1, api_keys: 2, active_keys: 2, links: 45, notifier_inbox: TEST_SHARD_COUNT, notifier_recipients: TEST_SHARD_COUNT, notifier_categories: 1, idempotency_keys: 1 });
   }, 60_000);
   afterAll(async () => {
     cli?.close();
