@@ -12,18 +12,10 @@ import { onShards, testNotificationId, type NotifierPorts } from '../helpers/not
 import { KyselyDeliveryLedger } from '../../src/adapters/sql/kysely-delivery-ledger.js';
 import { KyselyInbox } from '../../src/adapters/sql/kysely-inbox.js';
 import { kyselyNotifierStores } from '../../src/adapters/sql/kysely-notifier-stores.js';
+import { seededRandom } from '../../bench/lib/keys.js';
 
-/** Deterministic PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32, shared with the benchmarks), so a failure can be replayed. */
+const prng = seededRandom;
 
 const T0 = 1_790_000_000_000;
 const ACCOUNT = 1;

@@ -5,18 +5,10 @@ import type { LinkListQuery, LinkPage, NewLink } from '../../src/shortener/link.
 import type { LinkRepository } from '../../src/shortener/ports.js';
 import { describeSharded, postgresFactory, type TestDatabase, type TestShards } from '../helpers/databases.js';
 import { newLink, T0 } from '../helpers/new-link.js';
+import { seededRandom } from '../../bench/lib/keys.js';
 
-/** Deterministic PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32, shared with the benchmarks), so a failure can be replayed. */
+const prng = seededRandom;
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_';
 
