@@ -9,7 +9,7 @@ import { killFaults, type Faults } from '../platform/faults.js';
 import { SagaRunner } from '../platform/saga/runner.js';
 import type { ShortenerContext } from '../shortener/context.js';
 import type { LinkPartition, LinkPartitions } from '../shortener/import-staging.js';
-import { deleteAccountSaga, type NotifierAccountData } from '../shortener/use-cases/delete-account.js';
+import { DELETE_ACCOUNT_SAGA, deleteAccountSaga, type DeleteAccountInput, type NotifierAccountData } from '../shortener/use-cases/delete-account.js';
 import { importSaga } from '../shortener/use-cases/import-saga.js';
 
 /** The saga runner with tny's sagas defined, and what their use cases need to start runs. */
@@ -63,10 +63,17 @@ export function createSagas(config: Config, database: OpenedDatabase, shortener:
     },
   });
   const partitions = linkPartitions(database);
-  runner.define(importSaga(shortener, partitions, faults));
+  const records = new KyselyAccountRecords(database.db);
+  runner.define(
+    importSaga(shortener, partitions, faults, async (accountId) => {
+      const deleting = (await runner.unfinished()).find((r) => r.name === DELETE_ACCOUNT_SAGA && (r.input as DeleteAccountInput).accountId === accountId);
+      if (deleting) return `its deletion (run ${deleting.id}) is unfinished`;
+      return (await records.exists(accountId)) ? undefined : 'it no longer exists';
+    }),
+  );
   runner.define(
     deleteAccountSaga({
-      records: new KyselyAccountRecords(database.db),
+      records,
       notifier: notifierAccountData(database),
       partitions,
       cache: shortener.cache,

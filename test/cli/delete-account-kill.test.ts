@@ -170,6 +170,20 @@ describeSharded('tny accounts delete: kill -9 at every saga step on 3 shards', (
     expect(await withC((c) => owned(c, other.id))).toEqual(other.owned);
   }, 90_000);
 
+  it('an unfinished deletion of the account: an import into it fails for good and leaves no link; the deletion then finishes', async () => {
+    const name = 'deleting';
+    const id = await makeAccount(name);
+    await killedAt(cli, 'saga:delete-account:quiesce:after', ['accounts', 'delete', name]);
+    const f = importFile(cli.dir, 'deleting-more.csv', 'late', 20);
+    const refused = await cli.run('links', 'import', f.path, '--account', name);
+    expect(refused.error).toMatchObject({ code: 'IMPORT_FAILED' });
+    expect(String((refused.error as Error).message)).toContain(`account "${name}": its deletion (run delete-account:${id}) is unfinished`);
+    expect(await withC((c) => owned(c, id))).toMatchObject({ links: 45 });
+    expect((await cli.run('accounts', 'delete', name)).error).toBeUndefined();
+    expect(await withC((c) => owned(c, id))).toEqual(NOTHING);
+    expect(await withC((c) => owned(c, other.id))).toEqual(other.owned);
+  }, 60_000);
+
   it('refuses admin accounts and unknown ones; deleting a deleted account reports its run', async () => {
     const admin = await cli.run('accounts', 'delete', 'admin');
     expect((admin.error as { code?: string }).code).toBe('ACCOUNT_NOT_DELETABLE');

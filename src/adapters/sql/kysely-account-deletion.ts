@@ -25,6 +25,10 @@ export class KyselyAccountRecords implements AccountRecords {
     return Number(r.numDeletedRows);
   }
 
+  async exists(accountId: number): Promise<boolean> {
+    return (await this.db.selectFrom('accounts').select('id').where('id', '=', accountId).executeTakeFirst()) !== undefined;
+  }
+
   async deleteAccount(accountId: number): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('api_keys').where('account_id', '=', accountId).execute();

@@ -38,7 +38,8 @@ export type InsertOutput = {
 
 /**
  * The import saga over `partitions` (docs/adr/0009-sagas-for-bulk-work.md):
- *   plan            the rows were staged before the run began; checks they are all there.
+ *   plan            the rows were staged before the run began; checks they are all there, and
+ *                   that the account exists and is not being deleted.
  *                   Compensation: clears the run's staging everywhere (it runs last).
  *   insert-<p>      one per partition: moves its staged rows into links, `batch` rows per
  *                   transaction that also marks them, so repeating it moves nothing twice;
@@ -46,7 +47,17 @@ export type InsertOutput = {
  *                   Compensation: deletes the links this run inserted there (by id), marked too.
  *   finish          clears the staging (forward-only: nothing is left to undo then).
  */
-export function importSaga(ctx: ShortenerContext, partitions: LinkPartitions, faults: Faults = noFaults): SagaDefinition<ImportInput> {
+export function importSaga(
+  ctx: ShortenerContext,
+  partitions: LinkPartitions,
+  faults: Faults = noFaults,
+  /**
+   * Why links may not be written for the account, if so: it is gone, or its deletion is
+   * unfinished. Checked by `plan`, after this run is on the log: a deletion whose own record
+   * came later sees this run in its quiesce step and refuses, so one of the two always stops.
+   */
+  accountBlocked: (accountId: number) => Promise<string | undefined> = () => Promise.resolve(undefined),
+): SagaDefinition<ImportInput> {
   const names = partitions.names;
   const samePartitions = (input: ImportInput) => {
     if (input.partitions.length !== names.length || input.partitions.some((p, i) => p !== names[i])) {
@@ -57,6 +68,8 @@ export function importSaga(ctx: ShortenerContext, partitions: LinkPartitions, fa
     name: 'plan',
     async run(input, { runId }) {
       samePartitions(input);
+      const blocked = await accountBlocked(input.accountId);
+      if (blocked) throw new PermanentError(`account "${input.account}": ${blocked}`);
       let total = 0;
       for (const name of names) for (const n of Object.values(await partitions.get(name).staging.counts(runId))) total += n as number;
       if (total !== input.staged) throw new PermanentError(`${total} rows are staged for run ${runId}, the plan staged ${input.staged}`);
