@@ -147,6 +147,19 @@ export class ShardSet {
     return this.byName.get(this.routing.ring.lookupHash(hash))!;
   }
 
+  /**
+   * candidates() for a precomputed ring position: its owner; while migrating and the owner
+   * changes, the old owner then the new. For moving notifier data by recipient (not wired yet:
+   * `tny shards add` still refuses while notifier data exists, see ADR 10).
+   */
+  candidatesForHash(hash: number): Shard[] {
+    const r = this.routing;
+    const old = r.ring.lookupHash(hash);
+    if (!r.next) return [this.byName.get(old)!];
+    const owner = r.next.lookupHash(hash);
+    return owner === old ? [this.byName.get(old)!] : [this.byName.get(old)!, this.byName.get(owner)!];
+  }
+
   /** `s0`: where unsharded data and the topology live. */
   get home(): Shard {
     return this.routing.all[0]!;
