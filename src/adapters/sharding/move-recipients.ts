@@ -165,3 +165,27 @@ export async function recipientsOwnedBy(db: Kysely<Database>, ring: HashRing, ow
     after = { accountId: Number(rows.at(-1)!.account_id), id: rows.at(-1)!.id };
   }
 }
+
+/**
+ * Rows of `db` that `ring` gives to `owner`: recipients, and notifications whose id carries a
+ * ring position there (a notification outlives its recipient's deletion). Keyset pages.
+ */
+export async function movingNotifierRows(db: Kysely<Database>, ring: HashRing, owner: string): Promise<{ recipients: number; notifications: number; example?: string }> {
+  const recipients = await recipientsOwnedBy(db, ring, owner);
+  let notifications = 0;
+  let example = recipients[0] && `recipient ${recipients[0].accountId}:${recipients[0].id}`;
+  let after: string | undefined;
+  for (;;) {
+    let q = db.selectFrom('notifier_notifications').select('id');
+    if (after !== undefined) q = q.where('id', '>', after);
+    const rows = await q.orderBy('id').limit(5000).execute();
+    for (const { id } of rows) {
+      const route = routeOfNotificationId(id);
+      if (route === undefined || ring.lookupHash(route) !== owner) continue;
+      notifications++;
+      example ??= `notification ${id}`;
+    }
+    if (rows.length < 5000) return { recipients: recipients.length, notifications, ...(example ? { example } : {}) };
+    after = rows.at(-1)!.id;
+  }
+}
