@@ -141,7 +141,8 @@ export class ShardSet {
   /**
    * The shard owning a precomputed ring position (murmur3, seed 0, of a routing key): how
    * notifier data routes by the position carried in its ids (src/notifier/notifications/ids.ts).
-   * The stable ring: notifier data is not moved by `tny shards add`, which refuses while there is any.
+   * The stable ring: notifier data is not moved by `tny shards add`, which refuses while there is
+   * any, and while it runs a recipient whose owner changes cannot be created (ADR 10).
    */
   shardForHash(hash: number): Shard {
     return this.byName.get(this.routing.ring.lookupHash(hash))!;
