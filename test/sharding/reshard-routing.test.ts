@@ -1,6 +1,10 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { moveBatch, MoveMismatchError } from '../../src/adapters/sharding/move-batch.js';
+import { checkNotifierLayout } from '../../src/adapters/sharding/notifier-layout.js';
 import { addShard, copyFlushMarkers } from '../../src/adapters/sharding/reshard.js';
+import { shardedNotifierStores } from '../../src/adapters/sharding/sharded-notifier-stores.js';
+import { recipientRoute } from '../../src/notifier/notifications/ids.js';
+import { TnyError } from '../../src/platform/errors.js';
 import { ringOf } from '../../src/adapters/sharding/reshard-plan.js';
 import { openShard, ShardSet, type Shard } from '../../src/adapters/sharding/shard-set.js';
 import { ShardedClickFlushes } from '../../src/adapters/sharding/sharded-click-flushes.js';
@@ -199,6 +203,36 @@ describeWithPostgres('routing while a shard is added (3 → 4)', () => {
     await set.shards[0]!.database.db.deleteFrom('notifier_recipients').execute();
     await set.shards[1]!.database.db.insertInto('notifier_recipients').values({ account_id: 1, id: 'r1', locale: 'en', time_zone: 'UTC', created_at: 1, updated_at: 1 }).execute();
     await expect(addShard(options)).rejects.toThrow('shard s1 holds 1 notifier rows of recipients: resharding notifier data is not supported yet');
+  });
+
+  it('while a shard is added, creating a recipient it would take is refused (503); resuming refuses only for rows the new shard would take', async () => {
+    const options = { set, target: { url: fx.extra.url, schema: fx.extra.schema! }, open: fx.opener, clock: systemClock, pollMs: 50, ackTimeoutMs: 1000, report: () => undefined };
+    const ids = Array.from({ length: 40 }, (_, i) => `p-${i}`);
+    const takes = (id: string) => ring4.lookupHash(recipientRoute(1, id)) === 's3';
+    const movingId = ids.find(takes)!;
+    const stayingIds = ids.filter((id) => !takes(id)).slice(0, 5);
+    await startMigration();
+    const stores = shardedNotifierStores(set);
+    const refused = await stores.recipients.insertWithContacts({ accountId: 1, id: movingId, locale: 'en', timeZone: 'UTC', now: 1 }, []).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(TnyError);
+    expect((refused as TnyError).code).toBe('SHARDS_CHANGING');
+    expect((refused as TnyError).status).toBe(503);
+    await expect(stores.recipients.insert({ accountId: 1, id: movingId, locale: 'en', timeZone: 'UTC', now: 1 })).rejects.toThrow(/cannot be created while a shard is being added/);
+    for (const id of stayingIds) expect(await stores.recipients.insert({ accountId: 1, id, locale: 'en', timeZone: 'UTC', now: 1 })).not.toBe('conflict');
+    // One a process that had not seen the migrating epoch created on the old owner: the (resumed) move refuses.
+    const old = set.shardForHash(recipientRoute(1, movingId));
+    await old.database.db.insertInto('notifier_recipients').values({ account_id: 1, id: movingId, locale: 'en', time_zone: 'UTC', created_at: 1, updated_at: 1 }).execute();
+    await expect(addShard(options)).rejects.toThrow(`shard ${old.name} holds 1 notifier recipient(s) and 0 notification(s) that s3 would take (e.g. recipient 1:${movingId})`);
+    expect(await stores.recipients.delete(1, movingId)).toBe(true);
+    // Recipients it keeps do not stop it: it finishes, and they are found where they were.
+    const done = await addShard(options);
+    expect(done.changed).toBe(true);
+    expect(set.migrating).toBe(false);
+    for (const id of stayingIds) expect((await stores.recipients.find(1, id))?.id).toBe(id);
+    await checkNotifierLayout(set);
+    // Stable again: the recipient the new shard owns is created there.
+    expect(await stores.recipients.insert({ accountId: 1, id: movingId, locale: 'en', timeZone: 'UTC', now: 2 })).not.toBe('conflict');
+    expect(await set.shards[3]!.database.db.selectFrom('notifier_recipients').select('id').execute()).toEqual([{ id: movingId }]);
   });
 
   it('refuses while a saga run (import, account deletion) is unfinished; imports and deletions refuse to start while a shard is added', async () => {

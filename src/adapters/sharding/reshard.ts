@@ -1,5 +1,6 @@
 import type { Clock } from '../../platform/clock.js';
 import { moveBatch } from './move-batch.js';
+import { movingNotifierRows } from './move-recipients.js';
 import { keysOwnedBy, misplacedKeys, notifierRows, planReshard, ringOf, summarize, type ReshardPlan } from './reshard-plan.js';
 import { interleaveLinkIds } from './shard-ids.js';
 import { KyselySagaLog } from '../sql/kysely-saga-log.js';
@@ -89,7 +90,10 @@ export async function addShard(opts: AddShardOptions): Promise<AddShardResult> {
   }
   const oldCount = resumed ? topology.shards.length - 1 : topology.shards.length;
   const oldShards = set.shards.slice(0, oldCount);
-  await refuseNotifierData(oldShards);
+  // A resumed move may find recipients created during it on shards they keep: only rows the
+  // new shard would take matter then (processes refuse to create such recipients while migrating).
+  if (resumed) await refuseMovingNotifierData(oldShards);
+  else await refuseNotifierData(oldShards);
   await refuseUnfinishedSagas(set.home);
 
   // The plan first: per old shard, its keys and how many the ring with the new shard takes.
@@ -119,6 +123,8 @@ export async function addShard(opts: AddShardOptions): Promise<AddShardResult> {
   await waitForAcks(opts, topology.epoch, sleep);
   // A run that started before a process saw the new epoch is on the log by now (processes refuse new ones while migrating).
   await refuseUnfinishedSagas(set.home);
+  // A process that had not seen the migrating epoch yet may have created a recipient the new shard takes.
+  await refuseMovingNotifierData(oldShards);
   await copyFlushMarkers(oldShards, newShard);
 
   // The keys to move, listed again now that every process routes by the new epoch.
@@ -198,6 +204,27 @@ export async function refuseNotifierData(shards: readonly Shard[]): Promise<void
   for (const s of shards) {
     const rows = await notifierRows(s.database.db);
     if (rows > 0) throw new Error(`shard ${s.name} holds ${rows} notifier rows of recipients: resharding notifier data is not supported yet`);
+  }
+}
+
+/**
+ * Notifier rows the ring with the new shard gives to it (recipients, and notifications by the
+ * ring position in their id), which nothing would move. While migrating, processes refuse to
+ * create such recipients (sharded-notifier-stores.ts); one that had not seen the epoch yet may
+ * have, and this finds it after every process acked.
+ */
+export async function refuseMovingNotifierData(oldShards: readonly Shard[]): Promise<void> {
+  const ring = ringOf(oldShards.length + 1);
+  const newName = `s${oldShards.length}`;
+  for (const s of oldShards) {
+    const found = await movingNotifierRows(s.database.db, ring, newName);
+    if (found.recipients + found.notifications > 0) {
+      throw new Error(
+        `shard ${s.name} holds ${found.recipients} notifier recipient(s) and ${found.notifications} notification(s) that ${newName} would take ` +
+          `(e.g. ${found.example}), created while the shard was being added: resharding notifier data is not supported yet; ` +
+          'delete those recipients, then re-run to resume',
+      );
+    }
   }
 }
 

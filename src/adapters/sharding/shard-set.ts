@@ -141,10 +141,24 @@ export class ShardSet {
   /**
    * The shard owning a precomputed ring position (murmur3, seed 0, of a routing key): how
    * notifier data routes by the position carried in its ids (src/notifier/notifications/ids.ts).
-   * The stable ring: notifier data is not moved by `tny shards add`, which refuses while there is any.
+   * The stable ring: notifier data is not moved by `tny shards add`, which refuses while there is
+   * any, and while it runs a recipient whose owner changes cannot be created (ADR 10).
    */
   shardForHash(hash: number): Shard {
     return this.byName.get(this.routing.ring.lookupHash(hash))!;
+  }
+
+  /**
+   * candidates() for a precomputed ring position: its owner; while migrating and the owner
+   * changes, the old owner then the new. For moving notifier data by recipient (not wired yet:
+   * `tny shards add` still refuses while notifier data exists, see ADR 10).
+   */
+  candidatesForHash(hash: number): Shard[] {
+    const r = this.routing;
+    const old = r.ring.lookupHash(hash);
+    if (!r.next) return [this.byName.get(old)!];
+    const owner = r.next.lookupHash(hash);
+    return owner === old ? [this.byName.get(old)!] : [this.byName.get(old)!, this.byName.get(owner)!];
   }
 
   /** `s0`: where unsharded data and the topology live. */

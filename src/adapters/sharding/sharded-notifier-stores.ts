@@ -1,6 +1,8 @@
 import type { ContactPointRepository, NotifierStores, PreferenceRepository, RecipientRepository } from '../../notifier/ports.js';
 import type { ContactPoint, NewContactPoint, NewRecipient, Recipient } from '../../notifier/recipient.js';
 import type { Preferences } from '../../notifier/preferences.js';
+import { recipientRoute } from '../../notifier/notifications/ids.js';
+import { TnyError } from '../../platform/errors.js';
 import { kyselyNotifierStores } from '../sql/kysely-notifier-stores.js';
 import { groupByShard, mergeByKey, recipientShard } from './notifier-routing.js';
 import type { Shard, ShardSet } from './shard-set.js';
@@ -31,12 +33,30 @@ class ShardedRecipients implements RecipientRepository {
   constructor(private readonly shards: Shards) {}
 
   insert(r: NewRecipient): Promise<Recipient | 'conflict'> {
-    return this.shards.of(r.accountId, r.id).recipients.insert(r);
+    return this.create(r, (shard) => shard.recipients.insert(r));
   }
 
   /** Still one transaction: the contact points live on the recipient's shard. */
   insertWithContacts(r: NewRecipient, contacts: readonly Pick<ContactPoint, 'kind' | 'address' | 'keys'>[]) {
-    return this.shards.of(r.accountId, r.id).recipients.insertWithContacts(r, contacts);
+    return this.create(r, (shard) => shard.recipients.insertWithContacts(r, contacts));
+  }
+
+  /**
+   * `tny shards add` does not move notifier data (ADR 10): it starts only when no shard holds
+   * any, and checks again once every process routes by the migrating epoch. A recipient created
+   * meanwhile whose shard changes would be left on its old shard, hidden, when the move ends, so
+   * its creation is refused (503, retryable) until then. Run under the epoch it was routed by
+   * (ShardSet.routed), so the mover's wait for every process covers a create still in flight.
+   */
+  private create<T>(r: NewRecipient, insert: (shard: NotifierStores) => Promise<T>): Promise<T> {
+    return this.shards.set.routed(() => {
+      if (this.shards.set.candidatesForHash(recipientRoute(r.accountId, r.id)).length > 1) {
+        throw new TnyError('SHARDS_CHANGING', {
+          message: `recipient "${r.id}" cannot be created while a shard is being added (tny shards add): its shard changes and notifier data is not moved yet; try again when it has finished`,
+        });
+      }
+      return insert(this.shards.of(r.accountId, r.id));
+    });
   }
 
   find(accountId: number, id: string): Promise<Recipient | undefined> {

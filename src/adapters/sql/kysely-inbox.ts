@@ -16,7 +16,7 @@ function toMessage(row: Selectable<NotifierInboxTable>): InboxMessage {
 }
 
 /** A foreign-key violation on either engine: the recipient does not exist (any more). */
-function isMissingRecipient(err: unknown): boolean {
+export function isMissingRecipient(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }

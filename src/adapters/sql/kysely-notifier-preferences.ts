@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { PreferenceRepository } from '../../notifier/ports.js';
 import type { Preferences } from '../../notifier/preferences.js';
+import { isMissingRecipient } from './kysely-inbox.js';
 import type { Database } from './schema.js';
 
 /**
@@ -20,9 +21,20 @@ export class KyselyNotifierPreferences implements PreferenceRepository {
     return row && (JSON.parse(row.body) as Preferences);
   }
 
-  /** An upsert behind a check that the recipient exists, in one transaction. */
+  /**
+   * An upsert behind a check that the recipient exists, in one transaction. The check does not
+   * lock: a recipient deleted (or moved to another shard, ADR 10) after it fails the upsert's
+   * foreign key instead, which means the same thing.
+   */
   async put(accountId: number, recipientId: string, preferences: Preferences, now: number): Promise<boolean> {
     const body = JSON.stringify(preferences);
+    return this.upsert(accountId, recipientId, body, now).catch((err: unknown) => {
+      if (isMissingRecipient(err)) return false;
+      throw err;
+    });
+  }
+
+  private upsert(accountId: number, recipientId: string, body: string, now: number): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const owner = await trx
         .selectFrom('notifier_recipients')
