@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ringOf } from '../../src/adapters/sharding/reshard-plan.js';
@@ -8,6 +7,7 @@ import { ShardedLinkRepository } from '../../src/adapters/sharding/sharded-link-
 import { assertBuilt, freePort, killAll, spawnTny, type TnyProcess } from '../helpers/tny-process.js';
 import { newLink } from '../helpers/new-link.js';
 import { describeWithPostgres } from './reshard-helpers.js';
+import { createTestDatabases } from '../helpers/databases.js';
 
 /**
  * Real processes: a `tny serve` on 3 shard databases answers redirects while `tny shards add`
@@ -18,27 +18,15 @@ const LINKS = 20_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describeWithPostgres('tny shards add with real processes, SIGKILL mid-move', () => {
-  const run = randomBytes(4).toString('hex');
-  const names = Array.from({ length: 4 }, (_, i) => `reshard_${run}_e${i}`);
-  let admin: string;
+  let drop: () => Promise<void> = async () => undefined;
   let urls: string[];
   let env: Record<string, string>;
 
   beforeAll(async () => {
     assertBuilt();
-    admin = process.env.DATABASE_URL_TEST!;
-    urls = names.map((n) => {
-      const u = new URL(admin);
-      u.pathname = `/${n}`;
-      return u.toString();
-    });
-    const client = new pg.Client({ connectionString: admin });
-    await client.connect();
-    try {
-      for (const n of names) await client.query(`CREATE DATABASE "${n}"`);
-    } finally {
-      await client.end();
-    }
+    const made = await createTestDatabases(process.env.DATABASE_URL_TEST!, 4);
+    drop = made.drop;
+    urls = made.urls;
     env = {
       DATABASE_SHARDS: urls.slice(0, 3).join(','),
       TNY_TOPOLOGY_POLL_MS: '100',
@@ -62,13 +50,7 @@ describeWithPostgres('tny shards add with real processes, SIGKILL mid-move', () 
 
   afterAll(async () => {
     await killAll();
-    const client = new pg.Client({ connectionString: admin });
-    await client.connect();
-    try {
-      for (const n of names) await client.query(`DROP DATABASE IF EXISTS "${n}" WITH (FORCE)`);
-    } finally {
-      await client.end();
-    }
+    await drop();
   }, 30_000);
 
   it('serves every existing key throughout, resumes after SIGKILL, counts every click once', async () => {

@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { keysOf, ringOf } from '../../src/adapters/sharding/reshard-plan.js';
 import { openShardSet } from '../../src/adapters/sharding/shard-set.js';
@@ -8,36 +6,22 @@ import { ShardedLinkRepository } from '../../src/adapters/sharding/sharded-link-
 import { makeTestCli, type TestCli } from '../helpers/cli.js';
 import { newLink } from '../helpers/new-link.js';
 import { describeWithPostgres } from './reshard-helpers.js';
+import { createTestDatabases } from '../helpers/databases.js';
 
 /**
  * `tny shards add URL` over real databases (DATABASE_SHARDS names databases, not schemas):
- * `reshard_<run>_s0…s3`, created and dropped here. The URLs carry a password (trust auth
+ * four databases made and dropped by createTestDatabases. The URLs carry a password (trust auth
  * ignores it) that no output may show.
  */
 describeWithPostgres('tny shards add', () => {
-  const run = randomBytes(4).toString('hex');
-  const names = Array.from({ length: 4 }, (_, i) => `reshard_${run}_s${i}`);
-  let admin: string;
+  let drop: () => Promise<void> = async () => undefined;
   let urls: string[];
   let cli: TestCli;
 
   beforeAll(async () => {
-    admin = process.env.DATABASE_URL_TEST!;
-    const base = new URL(admin);
-    urls = names.map((n) => {
-      const u = new URL(base);
-      u.username = u.username || 'postgres';
-      u.password = 'sekret';
-      u.pathname = `/${n}`;
-      return u.toString();
-    });
-    const client = new pg.Client({ connectionString: admin });
-    await client.connect();
-    try {
-      for (const n of names) await client.query(`CREATE DATABASE "${n}"`);
-    } finally {
-      await client.end();
-    }
+    const made = await createTestDatabases(process.env.DATABASE_URL_TEST!, 4);
+    drop = made.drop;
+    urls = made.urls;
     cli = await makeTestCli({ DATABASE_SHARDS: urls.slice(0, 3).join(','), TNY_TOPOLOGY_POLL_MS: '50' });
     const set = await openShardSet(shardTargets({ DATABASE_SHARDS: urls.slice(0, 3) })!, { poolSize: 2 });
     try {
@@ -50,13 +34,7 @@ describeWithPostgres('tny shards add', () => {
 
   afterAll(async () => {
     cli?.close();
-    const client = new pg.Client({ connectionString: admin });
-    await client.connect();
-    try {
-      for (const n of names) await client.query(`DROP DATABASE IF EXISTS "${n}" WITH (FORCE)`);
-    } finally {
-      await client.end();
-    }
+    await drop();
   });
 
   it('plans (--dry-run), moves, verifies and records the 4th shard; passwords never printed; a re-run does nothing', async () => {
