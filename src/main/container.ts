@@ -25,6 +25,8 @@ import { KyselySettingsStore } from '../adapters/sql/kysely-settings-store.js';
 import type { OpenedDatabase } from '../adapters/sql/open-database.js';
 import { openRedis, type RedisHandle } from '../adapters/redis/open-redis.js';
 import { RedisClickCounter } from '../adapters/redis/redis-click-counter.js';
+import { groupCommitFor } from '../adapters/sqlite/group-commit.js';
+import { SqliteLinkRepository } from '../adapters/sqlite/sqlite-link-repository.js';
 import { SqliteClickJournal } from '../adapters/sqlite/sqlite-click-journal.js';
 import { SqliteClickRepository } from '../adapters/sqlite/sqlite-click-repository.js';
 import type { Config } from '../config/config.js';
@@ -286,7 +288,13 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
     onReplicaError: (err, replica) => logger.warn({ err, replica }, 'a read replica failed; its reads go to the primary for a while'),
   });
   if (replicated) lifecycle.add('read replicas', replicated);
-  const links = replicated?.links ?? (database.shards ? new ShardedLinkRepository(database.shards) : new KyselyLinkRepository(database.db, database.dialect));
+  const links =
+    replicated?.links ??
+    (database.shards
+      ? new ShardedLinkRepository(database.shards)
+      : database.sqlite
+        ? new SqliteLinkRepository(database.db, database.sqlite, groupCommitFor(database.db, database.sqlite))
+        : new KyselyLinkRepository(database.db, database.dialect));
   const { clicks, recorder, journal } = await clickCounting(config, database, clock, logger, () => metrics, redis, lifecycle);
   lifecycle.add('click recorder', recorder);
   // Gauges read the cache and buffer when scraped, after both exist.

@@ -3,7 +3,7 @@ import { BullmqQueue } from '../adapters/bullmq/bullmq-queue.js';
 import { channelsFromConfig } from '../adapters/channels/channels-from-config.js';
 import { ShardedDeliveryLedger } from '../adapters/sharding/sharded-delivery-ledger.js';
 import { KyselyDeliveryLedger } from '../adapters/sql/kysely-delivery-ledger.js';
-import { GroupCommit } from '../adapters/sqlite/group-commit.js';
+import { groupCommitFor } from '../adapters/sqlite/group-commit.js';
 import { SqliteDeliveryLedger } from '../adapters/sqlite/sqlite-delivery-ledger.js';
 import { SqliteQueue } from '../adapters/sqlite/sqlite-queue.js';
 import type { Config } from '../config/config.js';
@@ -125,7 +125,7 @@ function queueAndLedger(container: Container, config: Config, clock: Clock, back
     lifecycle.add('notification queue redis', { close: () => client.quit().then(() => undefined, () => client.disconnect()) });
     const queue = new BullmqQueue(client, { ...options, prefix: config.QUEUE_REDIS_PREFIX });
     const ledger = database.sqlite
-      ? new SqliteDeliveryLedger(database.db, database.sqlite, new GroupCommit(database.db, database.sqlite))
+      ? new SqliteDeliveryLedger(database.db, database.sqlite, groupCommitFor(database.db, database.sqlite))
       : database.shards
         ? new ShardedDeliveryLedger(database.shards)
         : new KyselyDeliveryLedger(database.db, database.dialect);
@@ -133,7 +133,7 @@ function queueAndLedger(container: Container, config: Config, clock: Clock, back
   }
   if (!database.sqlite) return undefined;
   // The queue and the ledger share one group commit: a turn's claims, marks and acks are one commit.
-  const writes = new GroupCommit(database.db, database.sqlite);
+  const writes = groupCommitFor(database.db, database.sqlite);
   const queue = new SqliteQueue(database.db, database.sqlite, { groupCommit: writes, ...options });
   return { queue, ledger: new SqliteDeliveryLedger(database.db, database.sqlite, writes) };
 }

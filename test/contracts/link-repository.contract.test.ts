@@ -37,6 +37,27 @@ describeEachLinkStore('LinkRepository contract', (factory) => {
       const tags = await store().databaseOf('dup').db.selectFrom('link_tags').select('tag').execute();
       expect(tags.map((t) => t.tag)).toEqual(['one']);
     });
+
+    it('stores each key once when 60 concurrent inserts race for 20 keys over two connections', async () => {
+      const other = await store().connectAgain();
+      const attempts = Array.from({ length: 60 }, (_, i) => ({
+        repo: i % 2 === 0 ? repo() : other,
+        link: newLink(`race${i % 20}`, { url: `https://example.com/${i}`, tags: [`t${i}`] }),
+      }));
+      const results = await Promise.all(attempts.map((a) => a.repo.insert(a.link)));
+      const winners = results.flatMap((r) => (r === 'conflict' ? [] : [r]));
+      expect(winners).toHaveLength(20);
+      expect(new Set(winners.map((w) => w.key)).size).toBe(20);
+      expect(new Set(winners.map((w) => w.id)).size).toBe(20);
+      for (const w of winners) {
+        // The stored row is the winner's, with the winner's tags and no loser's.
+        expect(await repo().findByKey(w.key)).toEqual(w);
+        expect(w.tags).toHaveLength(1);
+      }
+      let tagRows = 0;
+      for (const d of store().databases) tagRows += (await d.db.selectFrom('link_tags').select('tag').execute()).length;
+      expect(tagRows).toBe(20);
+    });
   });
 
   describe('insertMany', () => {

@@ -13,6 +13,8 @@ import { openSqlite } from '../../src/adapters/sqlite/open-sqlite.js';
 import { ShardedLinkRepository } from '../../src/adapters/sharding/sharded-link-repository.js';
 import { ShardSet, type Shard } from '../../src/adapters/sharding/shard-set.js';
 import { KyselyLinkRepository } from '../../src/adapters/sql/kysely-link-repository.js';
+import { groupCommitFor } from '../../src/adapters/sqlite/group-commit.js';
+import { SqliteLinkRepository } from '../../src/adapters/sqlite/sqlite-link-repository.js';
 import type { LinkRepository } from '../../src/shortener/ports.js';
 
 /** Where a database lives, so another connection or process can reach the same one. */
@@ -251,17 +253,22 @@ export interface LinkStoreFactory {
   open(): Promise<LinkStore>;
 }
 
+/** The repository tny wires for one database: prepared statements and group commit on SQLite. */
+function linkRepository(c: Connection): LinkRepository {
+  return c.raw ? new SqliteLinkRepository(c.db, c.raw, groupCommitFor(c.db, c.raw)) : new KyselyLinkRepository(c.db, 'postgres');
+}
+
 function singleStore(factory: DatabaseFactory): LinkStoreFactory {
   return {
     name: factory.name,
     async open() {
       const d = await factory.open();
       return {
-        links: new KyselyLinkRepository(d.db, d.dialect),
+        links: linkRepository(d),
         dialect: d.dialect,
         databaseOf: () => d,
         databases: [d],
-        connectAgain: async () => new KyselyLinkRepository((await d.connectAgain()).db, d.dialect),
+        connectAgain: async () => linkRepository(await d.connectAgain()),
         close: () => d.close(),
       };
     },

@@ -2,6 +2,19 @@ import type SqliteDatabase from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { Database } from '../sql/schema.js';
 
+/** One group commit per connection, so every writer on it (links, queue, ledger) shares the turn's commit. */
+const perConnection = new WeakMap<SqliteDatabase.Database, GroupCommit>();
+
+/** The connection's group commit, made on first use. */
+export function groupCommitFor(db: Kysely<Database>, raw: SqliteDatabase.Database): GroupCommit {
+  let writes = perConnection.get(raw);
+  if (writes === undefined) {
+    writes = new GroupCommit(db, raw);
+    perConnection.set(raw, writes);
+  }
+  return writes;
+}
+
 interface Pending {
   fn: () => unknown;
   resolve: (value: unknown) => void;
@@ -9,8 +22,8 @@ interface Pending {
 }
 
 /**
- * Group commit for the small writes of the queue and the delivery ledger (one instance per
- * connection, shared by both). A SQLite commit costs ~20 µs here (the WAL append) whatever it
+ * Group commit for the small writes of link creates, the queue and the delivery ledger (one
+ * instance per connection, shared by all: `groupCommitFor`). A SQLite commit costs ~20 µs here (the WAL append) whatever it
  * holds, while an enqueue, a claim or an ack is ~3 µs of work: writes that arrive in the same
  * event-loop turn (50 producers' enqueues, the workers' claims, marks and acks) are run in ONE IMMEDIATE
  * transaction, each inside its own savepoint, so one caller's failure (a lost lease) rolls back
