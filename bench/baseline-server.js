@@ -2,6 +2,8 @@
 //
 //   node bench/baseline-server.js redirect <key-TAB-url file>   302 from a Map (PORT, HOST)
 //   node bench/baseline-server.js create <sqlite file>          POST /api/v1/links → one INSERT
+//   node bench/baseline-server.js create-batched <sqlite file>  the same, the INSERTs of one event-loop
+//                                                               turn in one transaction (group commit)
 //   node bench/baseline-server.js insert-loop <sqlite file> <s> single-row INSERTs for s seconds,
 //                                                               prints {"rows":…,"seconds":…}
 //
@@ -10,6 +12,7 @@ import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { setImmediate } from 'node:timers';
 import { URL } from 'node:url';
 import Database from 'better-sqlite3';
 
@@ -62,6 +65,8 @@ function openStore(path) {
   );
   return {
     db,
+    /** Runs `fn` in one IMMEDIATE transaction. */
+    inTransaction: (fn) => db.transaction(fn).immediate(),
     /** Inserts under a fresh random key; returns the key. */
     add(url) {
       for (;;) {
@@ -94,8 +99,24 @@ function serveRedirects(mapFile) {
   });
 }
 
-function serveCreates(dbFile) {
+/**
+ * `batched`: the creates that arrive in one event-loop turn are inserted in one transaction and
+ * answered after its commit, as tny does; otherwise one INSERT (its own transaction) each.
+ */
+function serveCreates(dbFile, batched) {
   const store = openStore(dbFile);
+  let turn = [];
+  const flush = () => {
+    const group = turn;
+    turn = [];
+    const keys = store.inTransaction(() => group.map((g) => store.add(g.url)));
+    group.forEach((g, i) => g.done(keys[i]));
+  };
+  const create = (url, done) => {
+    if (!batched) return done(store.add(url));
+    if (turn.length === 0) setImmediate(flush);
+    turn.push({ url, done });
+  };
   return createServer((req, res) => {
     if (req.method !== 'POST' || req.url !== '/api/v1/links') return notFound(res);
     const chunks = [];
@@ -109,10 +130,11 @@ function serveCreates(dbFile) {
         res.writeHead(400, { 'content-type': 'application/json', 'content-length': 2 });
         return res.end('{}');
       }
-      const key = store.add(url.href);
-      const body = JSON.stringify({ status: 'ok', data: { key, short_url: `http://${host}:${port}/${key}`, url: url.href } });
-      res.writeHead(201, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
+      create(url.href, (key) => {
+        const body = JSON.stringify({ status: 'ok', data: { key, short_url: `http://${host}:${port}/${key}`, url: url.href } });
+        res.writeHead(201, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      });
     });
   });
 }
@@ -133,9 +155,9 @@ function insertLoop(dbFile, s) {
 if (mode === 'insert-loop') {
   insertLoop(file, Number(seconds ?? 5));
 } else {
-  const server = mode === 'redirect' ? serveRedirects(file) : mode === 'create' ? serveCreates(file) : undefined;
+  const server = mode === 'redirect' ? serveRedirects(file) : mode === 'create' || mode === 'create-batched' ? serveCreates(file, mode === 'create-batched') : undefined;
   if (!server || !file) {
-    process.stderr.write('usage: baseline-server.js redirect <map.tsv> | create <db> | insert-loop <db> <seconds>\n');
+    process.stderr.write('usage: baseline-server.js redirect <map.tsv> | create <db> | create-batched <db> | insert-loop <db> <seconds>\n');
     process.exit(2);
   }
   server.listen(port, host);

@@ -1,7 +1,9 @@
 /**
  * `npm run bench:create`: links created per second through POST /api/v1/links on SQLite,
- * against a bare node:http server doing one INSERT per request into an equivalent table,
- * in the same run, interleaved; plus the storage ceiling (an INSERT loop, no HTTP).
+ * against two bare node:http servers inserting into an equivalent table, in the same run,
+ * interleaved: `baseline` does one INSERT (one transaction) per request, `bare+group` commits
+ * the INSERTs of one event-loop turn together as tny does; plus the storage ceiling (an
+ * INSERT loop, no HTTP).
  * Afterwards it checks that every 201 has its row (no lost creates).
  *
  * Env: BENCH_ROUNDS (5), BENCH_ROUND_SECONDS (5), BENCH_CONNECTIONS (50), BENCH_PROFILE=1,
@@ -75,9 +77,11 @@ async function main(): Promise<void> {
     const baselineDb = join(dir, 'baseline.db');
     const baseline = await startBaseline('create', baselineDb);
     servers.push(baseline);
+    const grouped = await startBaseline('create-batched', join(dir, 'baseline-batched.db'), 'bare+group');
+    servers.push(grouped);
 
     // Sanity: both answer 201 with a key.
-    for (const s of [tny, baseline]) {
+    for (const s of [tny, baseline, grouped]) {
       const res = await fetch(`${s.url}/api/v1/links`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...auth },
@@ -107,17 +111,19 @@ async function main(): Promise<void> {
     log('warm-up: 3 s each …');
     await post(tny, 'warm', 3)();
     await post(baseline, 'warm', 3)();
+    await post(grouped, 'warm', 3)();
 
     log(`${ROUNDS} alternating rounds of ${ROUND_S} s …`);
-    const [t, b] = await alternatingRounds(
+    const [t, b, g] = await alternatingRounds(
       [
         { name: 'tny', run: (r) => post(tny, `r${r}`)(), pid: tny.pid },
         { name: 'baseline', run: (r) => post(baseline, `r${r}`)(), pid: baseline.pid },
+        { name: 'bare+group', run: (r) => post(grouped, `r${r}`)(), pid: grouped.pid },
       ],
       ROUNDS,
       (s) => log(s),
     );
-    if (!t || !b) throw new Error('no results');
+    if (!t || !b || !g) throw new Error('no results');
 
     // Let the last in-flight requests finish, then compare 201s with rows.
     await sleep(1000);
@@ -142,14 +148,19 @@ async function main(): Promise<void> {
     const ceiling = storageCeiling(dir, 5);
 
     const ratio = t.medianRps / b.medianRps;
+    const groupRatio = t.medianRps / g.medianRps;
     const goals = [goal('tny links/s', t.medianRps, '>=', GOAL)];
 
     log();
     log('='.repeat(100));
     log(`bench:create results (${environmentLine(env)})`);
     log();
-    log(summaryTable([t, b], 'links/s'));
-    log(`ratio tny/baseline: ${fmt(ratio)} links/s (cross-check by server CPU per request: ${fmt(b.cpuUsPerRequest / t.cpuUsPerRequest)})`);
+    log(summaryTable([t, b, g], 'links/s'));
+    log(`ratio tny/baseline (one INSERT per request): ${fmt(ratio)} links/s (cross-check by server CPU per request: ${fmt(b.cpuUsPerRequest / t.cpuUsPerRequest)})`);
+    log(
+      `ratio tny/bare+group (the same group commit, no validation, auth, rate limit or key scramble): ${fmt(groupRatio)} links/s ` +
+        `(by server CPU per request: ${fmt(g.cpuUsPerRequest / t.cpuUsPerRequest)})`,
+    );
     log(
       `storage ceiling (single-row INSERT loop, one transaction each, no HTTP): ${fmtInt(ceiling.rowsPerSecond)} rows/s; ` +
         `tny reaches ${fmt((t.medianRps / ceiling.rowsPerSecond) * 100, 1)}% of it`,
@@ -184,8 +195,11 @@ async function main(): Promise<void> {
       parameters: { rounds: ROUNDS, roundSeconds: ROUND_S, connections: CONNECTIONS, database: 'sqlite' },
       tny: brief(t),
       baseline: brief(b),
+      baselineGroupCommit: brief(g),
       ratio: round(ratio, 3),
       cpuRatio: round(b.cpuUsPerRequest / t.cpuUsPerRequest, 3),
+      ratioToGroupCommit: round(groupRatio, 3),
+      cpuRatioToGroupCommit: round(g.cpuUsPerRequest / t.cpuUsPerRequest, 3),
       storageCeilingRowsPerSecond: round(ceiling.rowsPerSecond, 0),
       verification: { rows, client201: tnyClient201, server201, server5xx, inFlightBound, consistent },
       goals,

@@ -169,8 +169,8 @@ export async function startTny(opts: TnyOptions): Promise<TnyServer> {
 }
 
 /** The bare node:http baseline (bench/baseline-server.js) in the given mode. */
-export function startBaseline(mode: 'redirect' | 'create', arg: string): Promise<ServerProcess> {
-  return startNodeServer({ name: 'baseline', args: [join(ROOT, 'bench/baseline-server.js'), mode, arg] });
+export function startBaseline(mode: 'redirect' | 'create' | 'create-batched', arg: string, name = 'baseline'): Promise<ServerProcess> {
+  return startNodeServer({ name, args: [join(ROOT, 'bench/baseline-server.js'), mode, arg] });
 }
 
 /** Samples a process's RSS every intervalMs until stopped. */

@@ -31,6 +31,11 @@ export const registry = {
     'normal',
     ['normal', 'full'],
   ),
+  SQLITE_CHECKPOINT: oneOf(
+    'Where SQLite copies its write-ahead log into the database file: `background` (a worker thread with its own connection, started once the log passes 4 MB, so no request waits for it; ADR 12) or `inline` (inside the commit that crosses ~16 MB, as SQLite does by default).',
+    'background',
+    ['background', 'inline'],
+  ),
   REDIS_URL: url(
     'Redis URL (`redis://…`). When set, rate limits, the second cache tier and its invalidation are shared through it.',
     ['redis:', 'rediss:'],

@@ -27,6 +27,7 @@ import { openRedis, type RedisHandle } from '../adapters/redis/open-redis.js';
 import { RedisClickCounter } from '../adapters/redis/redis-click-counter.js';
 import { groupCommitFor } from '../adapters/sqlite/group-commit.js';
 import { SqliteLinkRepository } from '../adapters/sqlite/sqlite-link-repository.js';
+import { WalCheckpointer } from '../adapters/sqlite/wal-checkpointer.js';
 import { SqliteClickJournal } from '../adapters/sqlite/sqlite-click-journal.js';
 import { SqliteClickRepository } from '../adapters/sqlite/sqlite-click-repository.js';
 import type { Config } from '../config/config.js';
@@ -261,6 +262,17 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
     sqliteSynchronous: config.SQLITE_SYNCHRONOUS,
     onIdleError: (err) => logger.warn({ err }, 'an idle database connection failed; the pool replaces it'),
   }, { warn: (message) => logger.warn(message) }));
+  const checkpointer =
+    database.sqlite && config.SQLITE_CHECKPOINT === 'background'
+      ? lifecycle.add(
+          'WAL checkpointer',
+          new WalCheckpointer({
+            file: database.sqlite.name,
+            raw: database.sqlite,
+            onFallback: (err) => logger.warn({ err }, 'the WAL checkpoint worker failed; SQLite checkpoints inline again'),
+          }).start(),
+        )
+      : undefined;
   if (database.shards) {
     // Resharding (ADR 8): follow s0's topology and tell `tny shards add` which epoch we route by.
     const watcher = new TopologyWatcher(database.shards, {
@@ -307,6 +319,16 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
       name: 'tny_click_journal_rows',
       help: 'Click rollup rows held in memory until compaction (SQLite click journal)',
       read: () => journal?.pendingRows() ?? 0,
+    },
+    {
+      name: 'tny_sqlite_wal_checkpoints',
+      help: 'WAL checkpoints run by the background checkpointer (SQLITE_CHECKPOINT=background) since start',
+      read: () => checkpointer?.snapshot().runs ?? 0,
+    },
+    {
+      name: 'tny_sqlite_wal_frames_behind',
+      help: 'WAL frames not yet copied into the SQLite database file after the last background checkpoint',
+      read: () => checkpointer?.snapshot().framesBehind ?? 0,
     },
     { name: 'tny_click_compactions', help: 'Click journal compactions finished since start', read: () => journal?.compactions ?? 0 },
     {

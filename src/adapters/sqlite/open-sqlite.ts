@@ -4,6 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Database } from '../sql/schema.js';
 import { cachingDatabase } from './statement-cache.js';
+import { INLINE_AUTOCHECKPOINT_PAGES } from './wal-checkpointer.js';
 
 export interface SqliteHandle {
   db: Kysely<Database>;
@@ -31,7 +32,8 @@ export function openSqlite(file: string, options: { synchronous?: 'normal' | 'fu
     database.pragma('busy_timeout = 5000');
     // Checkpoint the WAL every ~16 MB instead of ~4 MB: click flushes touch random pages,
     // and fewer checkpoints rewrite each page fewer times (ADR 5).
-    if (!inMemory) database.pragma('wal_autocheckpoint = 4000');
+    // `tny serve` moves checkpoints to a worker thread (WalCheckpointer, ADR 12).
+    if (!inMemory) database.pragma(`wal_autocheckpoint = ${INLINE_AUTOCHECKPOINT_PAGES}`);
   } catch (error) {
     database.close();
     throw error;
