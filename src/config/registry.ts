@@ -92,7 +92,7 @@ export const registry = {
 
   CLICK_FLUSH_INTERVAL_MS: int('How often buffered clicks are written to the database.', 1000, { min: 10 }),
   CLICK_FLUSH_MAX_PENDING: int('Buffered click aggregates that trigger an early flush.', 10_000, { min: 1 }),
-  CLICK_FLUSH_BATCH: int('Click aggregates per write transaction; a flush writes several, letting requests run between them.', 2000, {
+  CLICK_FLUSH_BATCH: int('Click aggregates per write transaction (per click-journal row on SQLite); a flush writes several, letting requests run between them (smaller batches, shorter waits for the requests behind them; ADR 12).', 500, {
     min: 1,
   }),
 
@@ -104,7 +104,7 @@ export const registry = {
   CLICK_COMPACT_MAX_ROWS: int('Pending journal rows (distinct link × day × referrer × browser × OS) that trigger an early compaction.', 100_000, {
     min: 1,
   }),
-  CLICK_COMPACT_PART_ROWS: int('Rows per compaction transaction; requests run between transactions.', 250, { min: 1 }),
+  CLICK_COMPACT_PART_ROWS: int('Rows per compaction transaction; requests run between transactions (smaller parts, shorter waits for the requests behind them; ADR 12).', 64, { min: 1 }),
   CLICK_COUNTER: oneOf(
     'Where redirects count clicks: `local` (in process, the default) or `redis` (needs REDIS_URL: a shared pending hash in Redis, flushed to the database every CLICK_FLUSH_INTERVAL_MS exactly once by whichever process holds the flusher lease; ADR 7).',
     'local',
