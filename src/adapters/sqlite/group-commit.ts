@@ -23,8 +23,8 @@ interface Pending {
 
 /**
  * Group commit for the small writes of link creates, the queue and the delivery ledger (one
- * instance per connection, shared by all: `groupCommitFor`). A SQLite commit costs ~20 µs here (the WAL append) whatever it
- * holds, while an enqueue, a claim or an ack is ~3 µs of work: writes that arrive in the same
+ * instance per connection, shared by all: `groupCommitFor`). A SQLite commit costs ~20 µs here
+ * (the WAL append) whatever it holds, while an enqueue, a claim or an ack is ~3 µs of work: writes that arrive in the same
  * event-loop turn (50 producers' enqueues, the workers' claims, marks and acks) are run in ONE IMMEDIATE
  * transaction, each inside its own savepoint, so one caller's failure (a lost lease) rolls back
  * only its own statements. Each caller's promise settles after the shared commit, so "resolved"
