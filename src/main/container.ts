@@ -268,8 +268,7 @@ export async function createContainer(config: Config, logger: Logger, clock: Clo
           'WAL checkpointer',
           new WalCheckpointer({
             file: database.sqlite.name,
-            raw: database.sqlite,
-            onFallback: (err) => logger.warn({ err }, 'the WAL checkpoint worker failed; SQLite checkpoints inline again'),
+            onFallback: (err) => logger.warn({ err }, 'the WAL checkpoint worker failed; the serving connection checkpoints alone again'),
           }).start(),
         )
       : undefined;

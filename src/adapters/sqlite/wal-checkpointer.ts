@@ -1,21 +1,18 @@
 import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type SqliteDatabase from 'better-sqlite3';
 
-/** The main connection's own checkpoint threshold (pages) when no background checkpointer runs. */
+/** The serving connection's own checkpoint threshold (pages), ~16 MB: alone, or as the background checkpointer's backstop. */
 export const INLINE_AUTOCHECKPOINT_PAGES = 4000;
 
 export interface WalCheckpointerOptions {
   /** The database file (its WAL is `${file}-wal`). */
   file: string;
-  /** The serving connection: its automatic checkpoints are turned off while the worker runs. */
-  raw: SqliteDatabase.Database;
-  /** How often the worker checkpoints (and, before it starts, how often the WAL size is looked at). */
+  /** How often the worker checkpoints (and, before it starts, how often the WAL size is looked at); 250 ms. */
   intervalMs?: number;
   /** WAL size that starts the worker: a database that never grows a WAL this big never costs a thread. */
   startBytes?: number;
-  /** The worker failed or exited: automatic checkpoints are back on the serving connection. */
+  /** The worker failed or exited: the serving connection checkpoints alone again. */
   onFallback?: (err: unknown) => void;
 }
 
@@ -53,13 +50,18 @@ parentPort.on('message', (m) => { if (m === 'stop') { clearInterval(timer); db.c
 `;
 
 /**
- * Moves SQLite's WAL checkpoints off the serving thread. A checkpoint copies the WAL's pages
- * into the database file and syncs it: tens of milliseconds to a second on a slow disk, and
- * with `wal_autocheckpoint` it runs inside whichever commit crossed the threshold, stalling
- * every request behind it (ADR 12). Here a worker thread with its own connection runs PASSIVE
- * checkpoints every `intervalMs`, and the serving connection's automatic ones are off. The
- * worker starts only once the WAL passes `startBytes`. If it fails, automatic checkpoints come
- * back on the serving connection, so the WAL never grows without bound.
+ * Moves the work of SQLite's WAL checkpoints off the serving thread. A checkpoint copies the
+ * log's pages into the database file and syncs it: tens of milliseconds to a second on a slow
+ * disk, and with `wal_autocheckpoint` it runs inside whichever commit crossed the threshold,
+ * stalling every request behind it (ADR 12). Here a worker thread with its own connection runs
+ * PASSIVE checkpoints every `intervalMs`, starting once the WAL passes `startBytes`.
+ *
+ * The serving connection keeps its own automatic checkpoint as a backstop. The log restarts
+ * from its beginning only when a write finds every frame copied; a checkpoint in another thread
+ * never quite catches a writer that never pauses, so without the backstop the log would grow
+ * for as long as the writes go on. With it, such a writer checkpoints at ~16 MB, but finds
+ * all but the last `intervalMs` of frames already copied. If the worker fails, the serving
+ * connection simply checkpoints alone again.
  */
 export class WalCheckpointer {
   private worker: Worker | undefined;
@@ -69,13 +71,12 @@ export class WalCheckpointer {
   private readonly startBytes: number;
 
   constructor(private readonly options: WalCheckpointerOptions) {
-    this.intervalMs = options.intervalMs ?? 1000;
+    this.intervalMs = options.intervalMs ?? 250;
     this.startBytes = options.startBytes ?? 4 * 1024 * 1024;
   }
 
-  /** Turns the serving connection's automatic checkpoints off and starts watching the WAL. */
+  /** Starts watching the WAL. */
   start(): this {
-    this.options.raw.pragma('wal_autocheckpoint = 0');
     this.timer = setInterval(() => this.watch(), this.intervalMs);
     this.timer.unref();
     return this;
@@ -98,8 +99,6 @@ export class WalCheckpointer {
       await Promise.race([exited, timeout]);
       await worker.terminate();
     }
-    // The connection may outlive us (tests, the CLI): leave it checkpointing for itself.
-    if (this.options.raw.open) this.options.raw.pragma(`wal_autocheckpoint = ${INLINE_AUTOCHECKPOINT_PAGES}`);
   }
 
   private watch(): void {
@@ -136,7 +135,6 @@ export class WalCheckpointer {
     const worker = this.worker;
     this.worker = undefined;
     void worker?.terminate();
-    if (this.options.raw.open) this.options.raw.pragma(`wal_autocheckpoint = ${INLINE_AUTOCHECKPOINT_PAGES}`);
     this.options.onFallback?.(err);
   }
 }
