@@ -32,7 +32,7 @@ export const registry = {
     ['normal', 'full'],
   ),
   SQLITE_CHECKPOINT: oneOf(
-    'Where SQLite copies its write-ahead log into the database file: `background` (a worker thread with its own connection, started once the log passes 4 MB, so no request waits for it; ADR 12) or `inline` (inside the commit that crosses ~16 MB, as SQLite does by default).',
+    'Where SQLite copies its write-ahead log into the database file: `background` (a worker thread with its own connection, every 250 ms once the log passes 4 MB, with SQLite\'s own checkpoint at ~16 MB as the backstop; ADR 12) or `inline` (only inside the commit that crosses ~16 MB, as SQLite does by default).',
     'background',
     ['background', 'inline'],
   ),
