@@ -21,8 +21,6 @@ export interface CheckpointStats {
   runs: number;
   /** WAL frames not yet copied into the database after the last run. */
   framesBehind: number;
-  /** Duration of the last run, in the worker (never on the serving thread). */
-  lastMs: number;
   state: 'idle' | 'running' | 'fallback' | 'closed';
 }
 
@@ -34,10 +32,9 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma('busy_timeout = 0');
 const tick = () => {
-  const started = performance.now();
   try {
     const [r] = db.pragma('wal_checkpoint(PASSIVE)');
-    parentPort.postMessage({ busy: r.busy, log: r.log, checkpointed: r.checkpointed, ms: performance.now() - started });
+    parentPort.postMessage({ log: r.log, checkpointed: r.checkpointed });
   } catch (err) {
     // SQLITE_BUSY: another process is checkpointing; the next tick tries again.
     if (err && err.code === 'SQLITE_BUSY') return;
@@ -66,7 +63,7 @@ parentPort.on('message', (m) => { if (m === 'stop') { clearInterval(timer); db.c
 export class WalCheckpointer {
   private worker: Worker | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly stats: CheckpointStats = { runs: 0, framesBehind: 0, lastMs: 0, state: 'idle' };
+  private readonly stats: CheckpointStats = { runs: 0, framesBehind: 0, state: 'idle' };
   private readonly intervalMs: number;
   private readonly startBytes: number;
 
@@ -118,10 +115,9 @@ export class WalCheckpointer {
     worker.unref();
     this.worker = worker;
     this.stats.state = 'running';
-    worker.on('message', (m: { log: number; checkpointed: number; ms: number }) => {
+    worker.on('message', (m: { log: number; checkpointed: number }) => {
       this.stats.runs++;
       this.stats.framesBehind = Math.max(0, m.log - m.checkpointed);
-      this.stats.lastMs = m.ms;
     });
     worker.on('error', (err) => this.fallBack(err));
     worker.on('exit', (code) => {
